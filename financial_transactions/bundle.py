@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def task_order(job: dict, job_name: str = "job") -> list[dict]:
 # %% ../nbs/02_bundle.ipynb #c015
 RUN_IF = ("ALL_SUCCESS", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_DONE", "AT_LEAST_ONE_FAILED", "ALL_FAILED")
 
-def run_decision(task: dict, results: dict[str, "TaskResult"]) -> str:
+def run_decision(task: dict, results: dict[str, TaskResult]) -> str:
     "'RUN', 'UPSTREAM_FAILED' or 'EXCLUDED' for `task` given its dependencies' results."
     deps = task.get("depends_on") or []
     if not deps: return "RUN"
@@ -308,7 +308,7 @@ def run_job(bundle: Bundle, job_name: str, *, config_env: str | None = None, job
     job = bundle.job(job_name)
     order = task_order(job, job_name)
     progress = progress or Progress()
-    run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     run_dir = (runs_root or lakehouse_root() / "runs") / job_name / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     params = {p["name"]: p.get("default") for p in job.get("parameters") or []}
