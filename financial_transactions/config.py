@@ -111,7 +111,15 @@ class FeaturesConfig(Strict):
     volume_window: int = Field(50, gt=1)
     label_horizon: int = Field(5, gt=0)
     label_threshold: float = Field(5.0, gt=0)
+    label_window: int = Field(21, gt=2)
+    label_volume_multiple: float = Field(50.0, gt=1)
     split: SplitConfig = SplitConfig()
+
+    @field_validator("label_window")
+    @classmethod
+    def _quartiles_exact(cls, v):
+        if (v - 1) % 4: raise ValueError(f"label_window must be 4k+1 (13, 17, 21, ...) so its quartiles are exact order statistics, got {v}")
+        return v
 
 class ModelsConfig(Strict):
     "The tournament: primary metric, operating threshold and each candidate's hyper-parameters."
@@ -126,6 +134,7 @@ class ModelsConfig(Strict):
         ["lightgbm", "xgboost", "random_forest", "isolation_forest"], min_length=1)
     n_jobs: int = Field(2, gt=0)
     baseline_window: int = Field(50, gt=2)
+    max_train_rows: int = Field(50_000, ge=0)  # the most recent rows of train_set the tournament trains on; 0 = all
     registered_model: str = "anomaly_model_champion"
     experiment: str = "/Shared/financial-ai-mlops/anomaly_detection"
 
