@@ -279,9 +279,8 @@ def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
     exp = mlflow.get_experiment_by_name(name)
     if exp is None:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name.strip("/"))
-        return mlflow.create_experiment(name, artifact_location=(root / "artifacts" / safe).as_uri())
-    mlflow.set_experiment(name)
-    return exp.experiment_id
+        mlflow.create_experiment(name, artifact_location=(root / "artifacts" / safe).as_uri())
+    return mlflow.set_experiment(name).experiment_id
 
 # %% ../nbs/01_runtime.ipynb #c036
 def secret_env_name(key: str) -> str:
