@@ -84,8 +84,19 @@ class Problem:
     message: str
     def __str__(self): return f"{self.file}: {self.where}: {self.message}"
 
+def _as_declared(spec: dict) -> dict:
+    "`spec` with each run_job_task's job_id back in its `${resources.jobs.<name>.id}` form (an id only a deploy assigns)."
+    if isinstance(spec, dict):
+        out = {k: _as_declared(v) for k, v in spec.items()}
+        rj = out.get("run_job_task")
+        if isinstance(rj, dict) and isinstance(rj.get("job_id"), str) and not rj["job_id"].isdigit():
+            out["run_job_task"] = {**rj, "job_id": f"${{resources.jobs.{rj['job_id']}.id}}"}
+        return out
+    if isinstance(spec, list): return [_as_declared(v) for v in spec]
+    return spec
+
 def _strict(cls, spec: dict, file: str, where: str, problems: list) -> None:
-    try: cls.from_dict(spec)
+    try: cls.from_dict(_as_declared(spec))
     except Exception as e: problems.append(Problem(file, where, str(e).strip().splitlines()[0]))
 
 def _check_job(b: Bundle, name: str, job: dict, problems: list) -> None:
