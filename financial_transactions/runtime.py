@@ -174,7 +174,7 @@ def write_table(df, name: str, mode: str = "append", config: ProjectConfig | Non
 
 def _write_uc(df, name, mode, txn):
     spark = get_spark()
-    sdf = df if hasattr(df, "sparkSession") else spark.createDataFrame(to_arrow(df).to_pandas())
+    sdf = df if hasattr(df, "sparkSession") else spark.createDataFrame(to_arrow(df))  # Arrow keeps nullable ints as ints
     w = sdf.write.format("delta").mode(mode)
     if txn is not None: w = w.option("txnAppId", txn[0]).option("txnVersion", txn[1])
     w.saveAsTable(name)
@@ -245,7 +245,7 @@ def merge_table(df, name: str, keys: list[str], config: ProjectConfig | None = N
 def _merge_uc(t, name, keys, update):
     from delta.tables import DeltaTable as SparkDeltaTable
     spark = get_spark()
-    src = spark.createDataFrame(t.to_pandas())
+    src = spark.createDataFrame(t)
     if not spark.catalog.tableExists(name):
         src.write.format("delta").saveAsTable(name); return {"created": True}
     m = SparkDeltaTable.forName(spark, name).alias("t").merge(src.alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys))
