@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # %% auto #0
@@ -44,5 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         if e.name and mod_name.startswith(e.name):
             print(f"fin-mlops {cmd}: this installation has no {mod_name} (run nbdev-export?)", file=sys.stderr); return 2
         raise
-    rc = getattr(mod, fn)(rest)
+    try: rc = getattr(mod, fn)(rest)
+    except BrokenPipeError:                     # `fin-mlops jobs | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0
+    except KeyboardInterrupt:
+        print(f"\nfin-mlops {cmd}: interrupted", file=sys.stderr); return 130
     return int(rc or 0)
