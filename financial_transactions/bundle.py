@@ -227,6 +227,7 @@ def resolve_dynamic(value, ctx: dict, run_dir: Path, where: str):
 
 # %% ../nbs/02_bundle.ipynb #c021
 KERNEL = "fin-mlops"
+_QUIET = "--IPKernelApp.log_level=ERROR"  # the kernel's start-up warnings (TCP transport) are noise in a job's output
 
 def ensure_kernel(name: str = KERNEL) -> str:
     "Register a kernel `name` for this interpreter in `sys.prefix` unless one already points at it."
@@ -234,11 +235,12 @@ def ensure_kernel(name: str = KERNEL) -> str:
     specs = KernelSpecManager().find_kernel_specs()
     if name in specs:
         spec = json.loads((Path(specs[name]) / "kernel.json").read_text())
-        if spec.get("argv", [None])[0] == sys.executable: return name
+        if spec.get("argv", [None])[0] == sys.executable and _QUIET in spec["argv"]: return name
     from ipykernel.kernelspec import install
     install(kernel_name=name, display_name="financial-ai-mlops", prefix=sys.prefix)
     spec_file = Path(sys.prefix) / "share/jupyter/kernels" / name / "kernel.json"
     spec = json.loads(spec_file.read_text()); spec["argv"][0] = sys.executable
+    spec["argv"].append(_QUIET)
     spec_file.write_text(json.dumps(spec, indent=1))
     return name
 

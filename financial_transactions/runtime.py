@@ -65,7 +65,7 @@ def get_spark(config: ProjectConfig | None = None):
               .config("spark.ui.enabled", "false")
               .config("spark.ui.showConsoleProgress", "false")
               .config("spark.sql.session.timeZone", "UTC")
-              .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+              .config("spark.driver.extraJavaOptions", f"-Duser.timezone=UTC -Dlog4j2.configurationFile={_log4j_config(root).as_uri()}")
               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
               .config("spark.sql.warehouse.dir", str(root / "spark-warehouse"))
               .config("spark.driver.bindAddress", "127.0.0.1")
@@ -74,6 +74,22 @@ def get_spark(config: ProjectConfig | None = None):
     _spark.sparkContext.setLogLevel("ERROR")
     atexit.register(stop_spark)
     return _spark
+
+_LOG4J = """status = error
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex
+rootLogger.level = error
+rootLogger.appenderRef.stdout.ref = console
+"""
+
+def _log4j_config(root: Path) -> Path:
+    "A log4j2 file that keeps Spark's JVM to errors: its start-up INFO/WARN lines would bury a job's own output."
+    p = root / "log4j2.properties"
+    if not p.exists() or p.read_text() != _LOG4J: p.write_text(_LOG4J)
+    return p
 
 def stop_spark():
     "Stop the local SparkSession if this process started one."
