@@ -1,0 +1,365 @@
+-- Unity Catalog set-up for financial-ai-mlops: catalogs per environment, the schema, volumes and grants, and every
+-- table the code writes. Idempotent (IF NOT EXISTS everywhere): run it once per workspace with a SQL warehouse, e.g.
+--   databricks sql ... or paste into the SQL editor; set `env` first (dev, acc or prd).
+-- Jobs create tables on first write too; declaring them here fixes their schema and comments up front and lets
+-- grants be given before the first run. tests/test_uc_setup.py checks that every table the code uses is here.
+
+DECLARE OR REPLACE VARIABLE env STRING DEFAULT 'dev';
+DECLARE OR REPLACE VARIABLE catalog_name STRING DEFAULT 'mlops_' || env;
+
+-- Catalogs per environment (names match databricks.yml's targets and project_config.yml's envs)
+CREATE CATALOG IF NOT EXISTS mlops_dev COMMENT 'financial-ai-mlops: development';
+CREATE CATALOG IF NOT EXISTS mlops_acc COMMENT 'financial-ai-mlops: acceptance';
+CREATE CATALOG IF NOT EXISTS mlops_prd COMMENT 'financial-ai-mlops: production';
+
+USE CATALOG IDENTIFIER(catalog_name);
+CREATE SCHEMA IF NOT EXISTS financial_transactions COMMENT 'Trades, features, models and monitoring of the anomaly detector';
+USE SCHEMA financial_transactions;
+
+-- Volumes: the collectors' landing zone (and checkpoints), and the dashboard's exported JSON
+CREATE VOLUME IF NOT EXISTS landing COMMENT 'raw JSON-lines files from the Finnhub and Alpha Vantage collectors';
+CREATE VOLUME IF NOT EXISTS checkpoints COMMENT 'Structured Streaming checkpoints of the bronze ingest';
+CREATE VOLUME IF NOT EXISTS dashboard COMMENT 'JSON metrics exported for the monitoring dashboard';
+
+-- Grants: the job service principal writes everything; analysts read; the on-call group can run rollbacks.
+GRANT USE CATALOG ON CATALOG IDENTIFIER(catalog_name) TO `fin-mlops-jobs`;
+GRANT USE SCHEMA, CREATE TABLE, CREATE MODEL, MODIFY, SELECT, READ VOLUME, WRITE VOLUME ON SCHEMA financial_transactions TO `fin-mlops-jobs`;
+GRANT USE CATALOG ON CATALOG IDENTIFIER(catalog_name) TO `fin-mlops-analysts`;
+GRANT USE SCHEMA, SELECT, READ VOLUME, EXECUTE ON SCHEMA financial_transactions TO `fin-mlops-analysts`;
+GRANT USE CATALOG ON CATALOG IDENTIFIER(catalog_name) TO `fin-mlops-oncall`;
+GRANT USE SCHEMA, SELECT, EXECUTE, APPLY TAG ON SCHEMA financial_transactions TO `fin-mlops-oncall`;
+
+-- The registered model (aliases `champion` and `latest-model` are set by the jobs):
+--   <catalog>.financial_transactions.anomaly_model_champion, created by the first registration.
+
+-- Tables
+CREATE TABLE IF NOT EXISTS alerts_audit (
+  alert_id STRING,
+  ts TIMESTAMP,
+  env STRING,
+  severity STRING,
+  source STRING,
+  title STRING,
+  message STRING,
+  fingerprint STRING,
+  status STRING,
+  attempts BIGINT,
+  http_status BIGINT,
+  error STRING,
+  latency_ms DOUBLE,
+  details STRING
+)
+COMMENT 'every alert, sent or not, with the webhook's answer';
+
+CREATE TABLE IF NOT EXISTS bronze_bars (
+  symbol STRING,
+  ts BIGINT,
+  open DOUBLE,
+  high DOUBLE,
+  low DOUBLE,
+  close DOUBLE,
+  volume DOUBLE,
+  interval STRING,
+  run_id STRING,
+  _rescued_data STRING,
+  source_file STRING,
+  ingested_at TIMESTAMP
+)
+COMMENT 'Alpha Vantage bars as landed, with ingest metadata';
+
+CREATE TABLE IF NOT EXISTS bronze_trades (
+  s STRING,
+  p DOUBLE,
+  t BIGINT,
+  v DOUBLE,
+  c ARRAY<STRING>,
+  run_id STRING,
+  received_ms BIGINT,
+  _rescued_data STRING,
+  source_file STRING,
+  ingested_at TIMESTAMP
+)
+COMMENT 'Finnhub trades as landed (raw fields), with ingest metadata and rescued data';
+
+CREATE TABLE IF NOT EXISTS champion_challenger_audit (
+  decision_id STRING,
+  decided_at TIMESTAMP,
+  env STRING,
+  model_name STRING,
+  decision STRING,
+  reason STRING,
+  challenger_version BIGINT,
+  champion_version BIGINT,
+  new_champion_version BIGINT,
+  primary_metric STRING,
+  challenger_score DOUBLE,
+  champion_score DOUBLE,
+  delta DOUBLE,
+  min_improvement DOUBLE,
+  tolerance DOUBLE,
+  challenger_metrics STRING,
+  champion_metrics STRING,
+  validation STRING,
+  holdout_table STRING,
+  holdout_version BIGINT,
+  holdout_rows BIGINT,
+  state_before STRING
+)
+COMMENT 'every gate decision (PROMOTE / REJECT / ROLLBACK) with its reason and metrics';
+
+CREATE TABLE IF NOT EXISTS collector_runs (
+  run_id STRING,
+  source STRING,
+  started_at TIMESTAMP,
+  ended_at TIMESTAMP,
+  received BIGINT,
+  landed BIGINT,
+  rejected BIGINT,
+  duplicates BIGINT,
+  reconnects BIGINT,
+  files BIGINT
+)
+COMMENT 'per-run counters of the collectors';
+
+CREATE TABLE IF NOT EXISTS drift_monitoring (
+  run_id STRING,
+  run_ts TIMESTAMP,
+  model_name STRING,
+  model_version STRING,
+  reference_table STRING,
+  reference_version BIGINT,
+  reference_start TIMESTAMP,
+  reference_end TIMESTAMP,
+  current_table STRING,
+  current_version BIGINT,
+  current_start TIMESTAMP,
+  current_end TIMESTAMP,
+  overall_verdict STRING,
+  drifted_share DOUBLE,
+  feature STRING,
+  kind STRING,
+  psi DOUBLE,
+  js DOUBLE,
+  verdict STRING,
+  ref_rows BIGINT,
+  cur_rows BIGINT,
+  ref_missing BIGINT,
+  cur_missing BIGINT,
+  n_bins BIGINT,
+  note STRING
+)
+COMMENT 'one row per feature per drift run, with window bounds and row counts';
+
+CREATE TABLE IF NOT EXISTS gold_trade_features (
+  symbol STRING,
+  ts TIMESTAMP,
+  trade_id STRING,
+  price DOUBLE,
+  volume DOUBLE,
+  session_type STRING,
+  log_return DOUBLE,
+  volatility DOUBLE,
+  rsi DOUBLE,
+  macd DOUBLE,
+  macd_signal DOUBLE,
+  macd_hist DOUBLE,
+  bb_upper DOUBLE,
+  bb_middle DOUBLE,
+  bb_lower DOUBLE,
+  vwap DOUBLE,
+  volume_zscore DOUBLE,
+  return_zscore DOUBLE,
+  macd_hist_norm DOUBLE,
+  bb_zscore DOUBLE,
+  bb_width DOUBLE,
+  vwap_dev DOUBLE,
+  log_dt_rel DOUBLE,
+  label BIGINT
+)
+COMMENT 'per-symbol causal window features and the hindsight label (the feature table)';
+
+CREATE TABLE IF NOT EXISTS inference_log (
+  request_id STRING,
+  request_key STRING,
+  request_time TIMESTAMP,
+  endpoint STRING,
+  served_entity STRING,
+  model_version STRING,
+  status_code INT,
+  duration_ms DOUBLE,
+  n_rows BIGINT,
+  n_anomalies BIGINT,
+  request STRING,
+  response STRING,
+  error STRING
+)
+COMMENT 'every request and response of the local gateway (Databricks writes its own AI Gateway payload table)';
+
+CREATE TABLE IF NOT EXISTS model_monitoring (
+  run_id STRING,
+  run_ts TIMESTAMP,
+  model_name STRING,
+  model_version STRING,
+  window_start TIMESTAMP,
+  window_end TIMESTAMP,
+  n_scored BIGINT,
+  n_labeled BIGINT,
+  n_positive BIGINT,
+  n_predicted BIGINT,
+  precision DOUBLE,
+  recall DOUBLE,
+  average_precision DOUBLE,
+  status STRING
+)
+COMMENT 'the champion's live precision / recall / average precision over time';
+
+CREATE TABLE IF NOT EXISTS quarantine_trades (
+  dataset STRING,
+  rule STRING,
+  failed_rules ARRAY<STRING>,
+  raw_record STRING,
+  source_file STRING,
+  run_id STRING,
+  ingested_at TIMESTAMP,
+  quarantined_at TIMESTAMP
+)
+COMMENT 'rows that failed a drop expectation, with the first failed rule and all of them';
+
+CREATE TABLE IF NOT EXISTS retraining_audit (
+  decision_id STRING,
+  ts TIMESTAMP,
+  env STRING,
+  action STRING,
+  retrain BOOLEAN,
+  reason STRING,
+  trigger STRING,
+  model_version STRING,
+  drift_run_id STRING,
+  drift_verdict STRING,
+  drifted_share DOUBLE,
+  drifted_features STRING,
+  metrics STRING,
+  claim_seq BIGINT,
+  state_version BIGINT,
+  job_name STRING,
+  job_run_id STRING
+)
+COMMENT 'one row per retraining decision, with the reason';
+
+CREATE TABLE IF NOT EXISTS scored_trades (
+  trade_id STRING,
+  symbol STRING,
+  ts TIMESTAMP,
+  price DOUBLE,
+  volume DOUBLE,
+  session_type STRING,
+  anomaly_score DOUBLE,
+  is_anomaly BOOLEAN,
+  verdict STRING,
+  model_name STRING,
+  model_version STRING,
+  threshold DOUBLE,
+  feature_table_version BIGINT,
+  scored_at TIMESTAMP,
+  run_id STRING,
+  label BIGINT,
+  labeled_at TIMESTAMP
+)
+COMMENT 'the champion's score and verdict per gold row';
+
+CREATE TABLE IF NOT EXISTS silver_bars (
+  symbol STRING,
+  ts TIMESTAMP,
+  ts_ms BIGINT,
+  bar_interval STRING,
+  open DOUBLE,
+  high DOUBLE,
+  low DOUBLE,
+  close DOUBLE,
+  volume DOUBLE,
+  run_id STRING,
+  source_file STRING,
+  ingested_at TIMESTAMP
+)
+COMMENT 'typed, validated, de-duplicated bars';
+
+CREATE TABLE IF NOT EXISTS silver_trades (
+  trade_id STRING,
+  symbol STRING,
+  ts TIMESTAMP,
+  ts_ms BIGINT,
+  price DOUBLE,
+  volume DOUBLE,
+  conditions ARRAY<STRING>,
+  session_type STRING,
+  run_id STRING,
+  received_ms BIGINT,
+  source_file STRING,
+  ingested_at TIMESTAMP
+)
+COMMENT 'typed, validated, de-duplicated trades with session type';
+
+CREATE TABLE IF NOT EXISTS smoke_test (
+  checked_at TIMESTAMP,
+  runtime STRING,
+  env STRING
+)
+COMMENT 'health-check rows written by the foundation_smoke job';
+
+CREATE TABLE IF NOT EXISTS test_set (
+  symbol STRING,
+  ts TIMESTAMP,
+  trade_id STRING,
+  price DOUBLE,
+  volume DOUBLE,
+  session_type STRING,
+  log_return DOUBLE,
+  volatility DOUBLE,
+  rsi DOUBLE,
+  macd DOUBLE,
+  macd_signal DOUBLE,
+  macd_hist DOUBLE,
+  bb_upper DOUBLE,
+  bb_middle DOUBLE,
+  bb_lower DOUBLE,
+  vwap DOUBLE,
+  volume_zscore DOUBLE,
+  return_zscore DOUBLE,
+  macd_hist_norm DOUBLE,
+  bb_zscore DOUBLE,
+  bb_width DOUBLE,
+  vwap_dev DOUBLE,
+  log_dt_rel DOUBLE,
+  label BIGINT,
+  feature_table_version BIGINT
+)
+COMMENT 'time-split holdout (after the gap), stamped with the feature table version';
+
+CREATE TABLE IF NOT EXISTS train_set (
+  symbol STRING,
+  ts TIMESTAMP,
+  trade_id STRING,
+  price DOUBLE,
+  volume DOUBLE,
+  session_type STRING,
+  log_return DOUBLE,
+  volatility DOUBLE,
+  rsi DOUBLE,
+  macd DOUBLE,
+  macd_signal DOUBLE,
+  macd_hist DOUBLE,
+  bb_upper DOUBLE,
+  bb_middle DOUBLE,
+  bb_lower DOUBLE,
+  vwap DOUBLE,
+  volume_zscore DOUBLE,
+  return_zscore DOUBLE,
+  macd_hist_norm DOUBLE,
+  bb_zscore DOUBLE,
+  bb_width DOUBLE,
+  vwap_dev DOUBLE,
+  log_dt_rel DOUBLE,
+  label BIGINT,
+  feature_table_version BIGINT
+)
+COMMENT 'time-split training rows, stamped with the feature table version';
