@@ -343,12 +343,16 @@ def run_job(bundle: Bundle, job_name: str, *, config_env: str | None = None, job
                                 runs_root=run_dir / "child_runs", progress=progress, raise_on_failure=False)
                 res.attempts, res.state = 1, "SUCCESS" if child.ok else "FAILED"
                 res.error = None if child.ok else f"job {rj['job_id']} failed: {child.error}"
+            elif "pipeline_task" in task:
+                _run_pipeline_task(task, bundle, run_dir, res, config_env)
+                progress.end_task("✓" if res.state == "SUCCESS" else "✗")
             elif "notebook_task" in task:
                 _run_notebook_task(task, bundle, job_name, params, ctx, run_dir, res, config_env)
                 progress.end_task("✓" if res.state == "SUCCESS" else "✗", f"(attempts: {res.attempts})" if res.attempts > 1 else "")
             else:
                 kinds = sorted(k for k in task if k.endswith("_task"))
-                raise BundleError(f"task '{key}': {kinds or 'no task type'} cannot run locally (notebook_task, condition_task, run_job_task can)")
+                raise BundleError(f"task '{key}': {kinds or 'no task type'} cannot run locally "
+                                  "(notebook_task, pipeline_task, condition_task and run_job_task can)")
         except BundleError as e:
             res.state, res.error = "FAILED", str(e)
             progress.end_task("✗")
@@ -383,7 +387,27 @@ def _run_notebook_task(task, bundle, job_name, params, ctx, run_dir, res, config
                 out.replace(run_dir / f"{key}.attempt{attempt + 1}.ipynb")
                 time.sleep(wait)
 
-# %% ../nbs/02_bundle.ipynb #c032
+# %% ../nbs/02_bundle.ipynb #c028
+def _run_pipeline_task(task: dict, bundle: Bundle, run_dir: Path, res: TaskResult, config_env: str | None) -> None:
+    import subprocess
+    pt = task["pipeline_task"]
+    name = str(pt.get("pipeline_id"))
+    if name not in bundle.pipelines: raise BundleError(f"task '{task['task_key']}': pipeline '{name}' is not in the bundle")
+    env = config_env or (bundle.target if bundle.target in ("local", "dev", "acc", "prd") else "dev")
+    cmd = [sys.executable, "-c", "import sys; from financial_transactions.cli import main; sys.exit(main(sys.argv[1:]))",
+           "pipeline", "run", "--env", env, "--json"] + (["--full-refresh"] if pt.get("full_refresh") else [])
+    log, out = run_dir / f"{task['task_key']}.log", run_dir / f"{task['task_key']}.json"
+    res.attempts, res.notebook = 1, str(log)
+    with open(log, "w") as f:
+        r = subprocess.run(cmd, cwd=bundle.root, stdout=subprocess.PIPE, stderr=f, text=True,
+                           env={**os.environ, "FIN_MLOPS_RUN_DIR": str(run_dir), "FIN_MLOPS_TASK_KEY": task["task_key"]})
+    if r.returncode == 0:
+        out.write_text(r.stdout); res.state = "SUCCESS"
+    else:
+        tail = [l for l in log.read_text().splitlines() if l.strip()][-3:]
+        res.state, res.error = "FAILED", f"pipeline {name} failed (exit {r.returncode}): {' | '.join(tail)}; log kept at {log}"
+
+# %% ../nbs/02_bundle.ipynb #c036
 def jobs_table(bundle: Bundle) -> list[dict]:
     "One row per job: name, tasks in order, schedule."
     rows = []

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .bundle import Bundle, BundleError, load_bundle, task_order
 
 # %% auto #0
-__all__ = ['check_quartz', 'notebook_parameters', 'secret_parameter_problem', 'Problem', 'validate_bundle', 'cli']
+__all__ = ['check_quartz', 'notebook_parameters', 'applies_job_parameters', 'secret_parameter_problem', 'Problem',
+           'validate_bundle', 'cli']
 
 # %% ../nbs/64_bundle_validation.ipynb #c006
 _FIELDS = [("seconds", 0, 59), ("minutes", 0, 59), ("hours", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12),
@@ -64,6 +65,14 @@ def notebook_parameters(path: str | Path) -> set[str]:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
             names |= {t.id for t in targets if isinstance(t, ast.Name)}
     return names
+
+def applies_job_parameters(path: str | Path) -> bool:
+    "Whether a cell after the `parameters` cell calls `apply_job_parameters(globals())` (how Databricks' widgets reach it)."
+    cells = json.loads(Path(path).read_text()).get("cells", [])
+    idx = next((i for i, c in enumerate(cells) if "parameters" in (c.get("metadata", {}).get("tags") or [])), None)
+    if idx is None: return False
+    src = lambda c: "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+    return any(c.get("cell_type") == "code" and "apply_job_parameters(globals())" in src(c) for c in cells[idx + 1:])
 
 # %% ../nbs/64_bundle_validation.ipynb #c012
 _SECRET_NAME = re.compile(r"(token|secret|passw(or)?d|api[_-]?key|apikey|credential|webhook[_-]?url|private[_-]?key)", re.I)
@@ -128,6 +137,9 @@ def _check_job(b: Bundle, name: str, job: dict, problems: list) -> None:
             if not path.exists():
                 problems.append(Problem(file, f"{tw}.notebook_task", f"notebook {nt.get('notebook_path')} does not exist")); continue
             declared = notebook_parameters(path)
+            if declared and not applies_job_parameters(path):
+                problems.append(Problem(file, f"{tw}.notebook_task", f"{path.name} does not call apply_job_parameters(globals()) "
+                                        "after its parameters cell: on Databricks its parameters would keep their defaults"))
             for k, v in (nt.get("base_parameters") or {}).items():
                 msg = secret_parameter_problem(k, v)
                 if msg: problems.append(Problem(file, f"{tw}.notebook_task.base_parameters", msg))
@@ -143,6 +155,9 @@ def _check_pipeline(b: Bundle, name: str, spec: dict, problems: list) -> None:
     src = b.sources.get(f"pipelines.{name}", b.root / "databricks.yml")
     file = str(src.relative_to(b.root)) if src.is_relative_to(b.root) else str(src)
     _strict(Pipeline, spec, file, f"pipelines.{name}", problems)
+    if b.mode == "production" and spec.get("development") is True:  # the Databricks CLI refuses this combination
+        problems.append(Problem(file, f"pipelines.{name}", f"target '{b.target}' has mode: production, which cannot "
+                                "deploy a pipeline with development: true (leave it out: the target's mode sets it)"))
     for i, lib in enumerate(spec.get("libraries") or []):
         p = (lib.get("notebook") or lib.get("file") or {}).get("path")
         if p:

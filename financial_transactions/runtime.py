@@ -21,7 +21,8 @@ from .config import ProjectConfig, default_config_path, find_project_root
 __all__ = ['is_databricks', 'load_project_config', 'lakehouse_root', 'get_spark', 'stop_spark', 'table_path', 'table_exists',
            'to_arrow', 'SchemaMismatchError', 'check_schema', 'write_table', 'read_arrow', 'read_table',
            'read_spark_table', 'table_version', 'table_history', 'restore_table', 'merge_table', 'landing_path',
-           'checkpoint_path', 'setup_mlflow', 'secret_env_name', 'secret', 'set_task_value', 'get_task_value']
+           'checkpoint_path', 'setup_mlflow', 'secret_env_name', 'secret', 'set_task_value', 'get_task_value',
+           'apply_job_parameters']
 
 # %% ../nbs/01_runtime.ipynb #c006
 def is_databricks() -> bool:
@@ -335,3 +336,26 @@ def get_task_value(task_key: str, key: str, default: Any = None) -> Any:
     run_dir = os.environ.get("FIN_MLOPS_RUN_DIR")
     p = Path(run_dir or "/nonexistent") / "task_values" / f"{task_key}.json"
     return json.loads(p.read_text()).get(key, default) if p.exists() else default
+
+# %% ../nbs/01_runtime.ipynb #c042
+def apply_job_parameters(namespace: dict, widgets=None) -> dict:
+    "On Databricks, set each parameter in `namespace` from the task's widget of that name; returns what was set."
+    if widgets is None:
+        if not is_databricks(): return {}
+        widgets = _dbutils().widgets
+    try: values = dict(widgets.getAll())           # DBR 13.3+
+    except Exception: values = None
+    got = {}
+    for name, default in list(namespace.items()):
+        if name.startswith("_") or not isinstance(default, (str, int, float, bool)): continue
+        if values is not None:
+            if name not in values: continue
+            raw = values[name]
+        else:
+            try: raw = widgets.get(name)
+            except Exception: continue              # no widget of that name: the default stands
+        if isinstance(default, bool): val = str(raw).strip().lower() in ("true", "1", "yes")
+        elif isinstance(default, (int, float)) and str(raw).strip() == "": val = default
+        else: val = type(default)(raw)
+        namespace[name] = got[name] = val
+    return got

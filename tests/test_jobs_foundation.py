@@ -23,8 +23,10 @@ def test_foundation_smoke_job_writes_and_reads_a_table(tmp_path):
     assert len(runs) == 1 and (runs[0] / "smoke_test_lakehouse.ipynb").exists()
     assert json.loads((runs[0] / "task_values/smoke_test_lakehouse.json").read_text())["smoke_table_version"] == 0
     assert (tmp_path / "tables/mlops_dev/financial_transactions/smoke_test/_delta_log").is_dir()
-    # a second run appends: version 1
+    # a second run appends: version 1, as the second run's task value says
     assert fin("run", "foundation_smoke", lakehouse=tmp_path).returncode == 0
+    second = sorted((tmp_path / "runs/foundation_smoke").iterdir())[-1]
+    assert json.loads((second / "task_values/smoke_test_lakehouse.json").read_text())["smoke_table_version"] == 1
 
 
 def test_a_failing_task_stops_the_job_and_names_the_cell(tmp_path):
