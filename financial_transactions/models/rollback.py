@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from ..config import ProjectConfig
 from .champion_challenger import PROMOTE, ROLLBACK, read_audit, write_audit
 from .registry import (CHAMPION, FEATURE_TABLES, DeploymentState, NoChampionError, alias_version,
-                                                    capture_state, load_model, set_alias, version_tags)
+                                                    _not_found, capture_state, load_model, set_alias, version_tags)
 from .. import runtime
 
 # %% auto #0
@@ -66,7 +67,10 @@ def rollback(config: ProjectConfig, to_version: int | None = None, restore_table
     target = to_version if to_version is not None else previous_champion(config)
     if target is None: raise LookupError(f"no earlier champion of {config.registered_model_name} in the audit trail: pass to_version")
     if int(target) == cur: raise ValueError(f"version {cur} already is the champion")
-    load_model(config, version=target)  # refuse to point the alias at a version that does not load
+    try: load_model(config, version=target)  # refuse to point the alias at a version that does not load
+    except MlflowException as e:
+        if _not_found(e): raise LookupError(f"cannot roll back to version {target}: {config.registered_model_name} has no version {target} in the registry") from e
+        raise RuntimeError(f"cannot roll back to version {target}: it does not load ({type(e).__name__}: {str(e)[:300]})") from e
     before = capture_state(config)
     keys = [] if not restore_tables else (list(FEATURE_TABLES) if restore_tables is True else list(restore_tables))
     restored = {}

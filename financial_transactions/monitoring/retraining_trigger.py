@@ -265,7 +265,7 @@ def _spawn(cmd: list[str]) -> str:
     p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
     return f"local-pid-{p.pid}"
 
-# %% ../../nbs/52_monitoring.retraining_trigger.ipynb #c033
+# %% ../../nbs/52_monitoring.retraining_trigger.ipynb #c035
 @dataclass
 class MonitoringCycle:
     "The outcome of one monitoring cycle."
