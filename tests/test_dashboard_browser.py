@@ -4,7 +4,6 @@ XSS payload). The page must load without a console error, draw its plotly charts
 element, no alert dialog), and a screenshot is saved to tests/artifacts/dashboard.png.
 """
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -58,9 +57,9 @@ class DevTools:
     def close(self): self.ws.close()
 
 
-def _story(lakehouse: Path):
+def _story(lakehouse: Path, monkeypatch):
     "Every section of the dashboard with data: the demo tables, a tournament run, live performance and gateway traffic."
-    os.environ["FIN_MLOPS_LAKEHOUSE"] = str(lakehouse)
+    monkeypatch.setenv("FIN_MLOPS_LAKEHOUSE", str(lakehouse))
     import mlflow
     import pandas as pd
     import pyarrow as pa
@@ -90,11 +89,13 @@ def _story(lakehouse: Path):
     return cfg
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/ensure_test_deps.sh installs it)")
-def test_dashboard_in_headless_chromium(tmp_path):
+def test_dashboard_in_headless_chromium(tmp_path, monkeypatch):
+    if CHROMIUM is None:
+        pytest.fail("chromium is not installed: this test needs a headless Chromium. Run scripts/ensure_test_deps.sh "
+                    "(make test does) or install the 'chromium' package.", pytrace=False)
     from financial_transactions.dashboard.export import export_dashboard_metrics
     from financial_transactions.dashboard.server import DashboardServer
-    cfg = _story(tmp_path / "lakehouse")
+    cfg = _story(tmp_path / "lakehouse", monkeypatch)
     meta = export_dashboard_metrics(cfg, tmp_path / "data")
     assert all(s["available"] for s in meta["sections"].values()), meta["sections"]
 

@@ -25,7 +25,7 @@ def av():
 @pytest.fixture
 def col(av, tmp_path):
     naps = []
-    c = AlphaVantageCollector(av.url, KEY, tmp_path / "alphavantage", calls_per_minute=100, timeout=1.0,
+    c = AlphaVantageCollector(av.url, KEY, tmp_path / "alphavantage", calls_per_minute=100, timeout=2.5,
                               max_retries=3, backoff_seconds=0.2, sleep=naps.append)
     c.naps = naps
     return c
@@ -39,7 +39,7 @@ def test_data_intraday_and_daily(col):
     assert len(daily) == 100 and set(daily["interval"]) == {"daily"}
 
 
-@pytest.mark.parametrize("failures", [["500"], ["502", "503"], ["truncated"], ["empty"], ["slow:1.6"]])
+@pytest.mark.parametrize("failures", [["500"], ["502", "503"], ["truncated"], ["empty"], ["slow:5"]])
 def test_transient_failures_are_retried(av, col, failures):
     av.fail_next(*failures)
     bars, _ = col.fetch("MSFT")

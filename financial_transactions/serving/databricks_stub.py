@@ -166,6 +166,12 @@ class ServingEndpointsStub:
         "Make the next create or config update end in UPDATE_FAILED (the old config stays)."
         self._fail_next = True
 
+    def finish_updates(self, name: str | None = None):
+        "End the updates in progress now (of endpoint `name`, else of all), as if `update_seconds` had passed."
+        with self._lock:
+            for ep in self.endpoints.values():
+                if ep["pending"] is not None and name in (None, ep["name"]): ep["pending"]["until"] = 0; self._refresh(ep)
+
     def bodies(self, method: str, suffix: str = "") -> list[dict]:
         "Recorded request bodies of `method` whose path ends with `suffix`."
         return [r["body"] for r in self.requests if r["method"] == method and r["path"].endswith(suffix)]

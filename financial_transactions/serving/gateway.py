@@ -264,7 +264,7 @@ Gateway.invoke = _invoke
 
 # %% ../../nbs/62_serving.gateway.ipynb #c018
 class ThresholdModel(mlflow.pyfunc.PythonModel):
-    "A linear score over named features with a threshold: the served model's contract in a few lines."
+    "A demo/test stand-in, not a trained model: a linear score over named features with a threshold (the served contract)."
     def __init__(self, feature_columns: list[str], weights: list[float], threshold: float):
         self.feature_columns, self.weights, self.threshold = list(feature_columns), list(weights), float(threshold)
 
@@ -274,7 +274,7 @@ class ThresholdModel(mlflow.pyfunc.PythonModel):
 
 def register_threshold_model(config: ProjectConfig, weights: list[float], threshold: float = 3.0,
                              aliases: tuple[str, ...] = ("latest-model",), feature_columns: list[str] | None = None) -> str:
-    "Register a `ThresholdModel` version of `config.registered_model_name` with the contract's tags; returns the version."
+    "Register a demo/test `ThresholdModel` version of `config.registered_model_name` with the contract's tags; returns the version."
     import mlflow
     from mlflow.models import infer_signature
     setup_mlflow(config)
@@ -342,7 +342,7 @@ class GatewayServer:
     @property
     def url(self) -> str: return f"http://{self.host}:{self.port}"
 
-# %% ../../nbs/62_serving.gateway.ipynb #c032
+# %% ../../nbs/62_serving.gateway.ipynb #c035
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fin-mlops serve", description="Serve the registered model's champion (and a challenger "
                                 "on a canary share of the traffic) over HTTP on loopback, in MLflow's scoring format. Every "
