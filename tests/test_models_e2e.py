@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +105,10 @@ def test_retraining_and_rollback_jobs(lakehouse):
 
     cfg = runtime.load_project_config("dev")   # the bundle's default target
     train, test = simulated_train_test(cfg, n_trades=40_000)
-    _write_sets(cfg, train, test)
+    # the job builds its training sets from the gold table first: gold holds every row
+    gold = pd.concat([train, test]).drop(columns=["feature_table_version"]).sort_values(["symbol", "ts"])
+    gold["trade_id"] = [f"t{i:07d}" for i in range(len(gold))]     # the feature table's key with (symbol, ts)
+    runtime.write_table(gold, cfg.table("gold_features"), mode="overwrite", config=cfg)
 
     r = _fin("run", "retraining_workflow", lakehouse=lakehouse)
     assert r.returncode == 0, r.stdout + r.stderr
