@@ -52,7 +52,10 @@ class Decision:
     job_run_id: str | None = None
     audited: bool = False
 
-    def __str__(self): return f"{'RETRAIN' if self.retrain else 'no retraining'} ({self.action}): {self.reason}"
+    def __str__(self):
+        head = {"job_started": "retraining started", "job_start_failed": "retraining NOT started"}.get(
+            self.action, "RETRAIN" if self.retrain else "no retraining")
+        return f"{head} ({self.action}): {self.reason}"
 
 # %% ../../nbs/52_monitoring.retraining_trigger.ipynb #c008
 def retraining_signals(config: ProjectConfig, drift=None, performance: dict | None = None) -> tuple[list[str], list[str]]:
