@@ -19,7 +19,7 @@ from .config import ProjectConfig, default_config_path, find_project_root
 
 # %% auto #0
 __all__ = ['is_databricks', 'load_project_config', 'lakehouse_root', 'get_spark', 'stop_spark', 'table_path', 'table_exists',
-           'to_arrow', 'SchemaMismatchError', 'check_schema', 'write_table', 'read_arrow', 'read_table',
+           'to_arrow', 'SchemaMismatchError', 'check_schema', 'write_table', 'read_arrow', 'table_count', 'read_table',
            'read_spark_table', 'table_version', 'table_history', 'restore_table', 'merge_table', 'landing_path',
            'checkpoint_path', 'setup_mlflow', 'secret_env_name', 'secret', 'set_task_value', 'get_task_value',
            'apply_job_parameters']
@@ -202,11 +202,19 @@ def read_arrow(name: str, version: int | None = None, columns: list[str] | None 
                config: ProjectConfig | None = None) -> pa.Table:
     "The table (at `version`, if given) as Arrow, read through a dataset that does not crash the interpreter at exit."
     if is_databricks():
-        return get_spark().sql(f"SELECT * FROM {name}" + (f" VERSION AS OF {int(version)}" if version is not None else "")).toArrow()
+        cols = ", ".join(f"`{c}`" for c in columns) if columns else "*"
+        return get_spark().sql(f"SELECT {cols} FROM {name}" + (f" VERSION AS OF {int(version)}" if version is not None else "")).toArrow()
     dt = _delta(name, config, version)
     fs = pafs.SubTreeFileSystem(str(table_path(name, config)), pafs.LocalFileSystem())
     t = dt.to_pyarrow_dataset(filesystem=fs).to_table(columns=columns)
     return t
+
+def table_count(name: str, version: int | None = None, config: ProjectConfig | None = None) -> int:
+    "Rows in the table (at `version`), counted without reading its columns."
+    if is_databricks():
+        return int(get_spark().sql(f"SELECT count(*) AS n FROM {name}" + (f" VERSION AS OF {int(version)}" if version is not None else "")).collect()[0]["n"])
+    fs = pafs.SubTreeFileSystem(str(table_path(name, config)), pafs.LocalFileSystem())
+    return _delta(name, config, version).to_pyarrow_dataset(filesystem=fs).count_rows()
 
 def read_table(name: str, version: int | None = None, columns: list[str] | None = None,
                config: ProjectConfig | None = None) -> pd.DataFrame:
