@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..config import ProjectConfig
 from .feature_engineering import FeatureEngineer
-from ..runtime import (is_databricks, read_table, set_task_value, table_exists, table_version,
+from ..runtime import (get_spark, is_databricks, read_table, set_task_value, table_exists, table_version,
                                             write_table)
 
 # %% auto #0
@@ -30,8 +30,7 @@ class FeatureStoreManager:
             fe = FeatureEngineeringClient()
             try: fe.get_table(name=self.feature_table)
             except Exception:
-                from pyspark.sql import SparkSession
-                spark = SparkSession.builder.getOrCreate()
+                spark = get_spark(self.config)
                 spark.sql(f"ALTER TABLE {self.feature_table} ALTER COLUMN symbol SET NOT NULL")
                 spark.sql(f"ALTER TABLE {self.feature_table} ALTER COLUMN ts SET NOT NULL")
                 spark.sql(f"ALTER TABLE {self.feature_table} ALTER COLUMN trade_id SET NOT NULL")

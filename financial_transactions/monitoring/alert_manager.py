@@ -145,7 +145,7 @@ class AlertManager:
             elif not self._url: res.status = "no_webhook"
             else:
                 self._post(alert, res)
-                if res.delivered: self._sent[alert.fingerprint] = (now, severity_rank(alert.severity))
+                if res.delivered: self._remember(alert, now)
         except Exception as e:   # a bug here must not take the job down either
             res.status, res.error = "failed", self._scrub(f"{type(e).__name__}: {e}")
         if self.audit: self._audit(alert, res, now)
@@ -198,6 +198,14 @@ def _suppressed(self, alert: Alert, now: datetime) -> bool:
         log.warning("cannot read alerts_audit for suppression (%s): sending", type(e).__name__)
         return False
 AlertManager._suppressed = _suppressed
+
+def _remember(self, alert: Alert, now: datetime):
+    "Remember a delivered alert for suppression, forgetting those older than the window (per-run fingerprints would pile up)."
+    if self.cfg.suppress_minutes <= 0: self._sent.clear(); return
+    since = now - timedelta(minutes=self.cfg.suppress_minutes)
+    for fp in [fp for fp, (ts, _) in self._sent.items() if ts < since]: del self._sent[fp]
+    self._sent[alert.fingerprint] = (now, severity_rank(alert.severity))
+AlertManager._remember = _remember
 
 def _audit(self, alert: Alert, res: AlertResult, now: datetime):
     try:

@@ -58,7 +58,8 @@ class Decision:
         return f"{head} ({self.action}): {self.reason}"
 
 # %% ../../nbs/52_monitoring.retraining_trigger.ipynb #c008
-def retraining_signals(config: ProjectConfig, drift=None, performance: dict | None = None) -> tuple[list[str], list[str]]:
+def retraining_signals(config: ProjectConfig, drift=None, performance: dict | None = None,
+                       performance_error: str | None = None) -> tuple[list[str], list[str]]:
     "The triggers that fired (`drift`, `performance`) and a sentence for each signal, fired or not."
     rc, fired, words = config.monitoring.retraining, [], []
     if drift is not None:
@@ -75,6 +76,7 @@ def retraining_signals(config: ProjectConfig, drift=None, performance: dict | No
         if n < rc.min_labeled: words.append(f"performance: only {n} labelled predictions (need {rc.min_labeled})")
         elif low: fired.append("performance"); words.append(f"performance below floor on {n} labelled predictions: " + ", ".join(low))
         else: words.append(f"performance above floors on {n} labelled predictions")
+    elif performance_error: words.append(f"performance unavailable: {performance_error}")
     else: words.append("no performance result")
     return fired, words
 
@@ -92,10 +94,10 @@ class RetrainingTrigger:
         self.table, self.before_claim = config.table("retraining_audit"), before_claim
 
     def evaluate(self, drift=None, performance: dict | None = None, now: datetime | None = None, model_version: str | None = None,
-                 drift_run_id: str | None = None) -> Decision:
+                 drift_run_id: str | None = None, performance_error: str | None = None) -> Decision:
         "Decide, claim if retraining, and audit the decision; never retrains on unreadable state."
         now = now or datetime.now(UTC)
-        fired, words = retraining_signals(self.config, drift, performance)
+        fired, words = retraining_signals(self.config, drift, performance, performance_error)
         d = Decision(uuid.uuid4().hex[:16], now, False, "no_signal", "; ".join(words), "+".join(fired))
         ctx = dict(model_version=model_version, drift_run_id=drift_run_id, drift=drift, performance=performance)
         for attempt in range(3):     # a commit that raced a non-claim change (e.g. the table's creation) is retried from a fresh read
@@ -264,8 +266,9 @@ RetrainingTrigger.start_retraining = _start_retraining
 def _spawn(cmd: list[str]) -> str:
     from financial_transactions.runtime import lakehouse_root
     logs = lakehouse_root() / "runs" / "_triggered"; logs.mkdir(parents=True, exist_ok=True)
-    f = open(logs / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{cmd[4]}.log", "w")   # cmd[4] is the job name
-    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+    "Start `cmd` detached, output to a log under the lakehouse; the parent closes its copy of the log at once."
+    with open(logs / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{cmd[4]}.log", "w") as f:   # cmd[4] is the job name
+        p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)   # the child keeps its own descriptor
     return f"local-pid-{p.pid}"
 
 # %% ../../nbs/52_monitoring.retraining_trigger.ipynb #c035
@@ -302,22 +305,30 @@ def drift_alerts(config: ProjectConfig, drift, decision: Decision) -> list:
     return out
 
 def run_monitoring_cycle(config: ProjectConfig, minutes: float | None = None, alert_manager=None, start_job: bool = False,
-                         now: datetime | None = None, engine: str = "auto") -> MonitoringCycle:
+                         now: datetime | None = None, engine: str = "auto", champ=None) -> MonitoringCycle:
     "Performance update, drift detection, retraining decision and alerts: the `detect_drift` task."
-    from financial_transactions.monitoring.alert_manager import AlertManager
+    from financial_transactions.monitoring.alert_manager import Alert, AlertManager
     from financial_transactions.monitoring.drift_detector import champion, detect_drift
     from financial_transactions.monitoring.performance_monitor import PerformanceMonitor
-    champ = champion(config)
-    perf = None
+    champ = champ or champion(config)
+    perf, perf_error = None, None
     try:
         pm = PerformanceMonitor(config)
         pm.update()
         perf = pm.latest(champ.version)
-    except Exception as e: log.warning("performance monitor skipped: %s: %s", type(e).__name__, e)
+    except Exception as e:
+        perf_error = f"{type(e).__name__}: {str(e)[:300]}"
+        log.warning("performance monitor failed, deciding on drift alone: %s", perf_error)
     drift = detect_drift(config, champ, minutes, engine=engine)
     trig = RetrainingTrigger(config)
-    decision = trig.evaluate(drift.summary, perf, now=now, model_version=champ.version, drift_run_id=drift.run_id)
+    decision = trig.evaluate(drift.summary, perf, now=now, model_version=champ.version, drift_run_id=drift.run_id,
+                             performance_error=perf_error)
     if start_job and decision.retrain: trig.start_retraining(decision)
     am = alert_manager or AlertManager(config)
-    results = [am.send(a) for a in drift_alerts(config, drift, decision)]
+    alerts = drift_alerts(config, drift, decision)
+    if perf_error:
+        alerts.append(Alert("warning", f"Performance monitor failed ({config.env})",
+                            f"performance unavailable: {perf_error}; the retraining decision used drift alone", "performance",
+                            {"decision_id": decision.decision_id}))
+    results = [am.send(a) for a in alerts]
     return MonitoringCycle(drift, perf, decision, results)

@@ -29,8 +29,8 @@ from .finnhub_collector import CollectorStats, record_run, redact, redact_url
 # %% auto #0
 __all__ = ['log', 'NOTE_PER_MINUTE', 'INFO_DAILY', 'INFO_PREMIUM', 'ERR_APIKEY', 'ERR_INVALID', 'INTERVALS', 'FUNCTIONS',
            'BAR_COLUMNS', 'av_payload', 'AlphaVantageServer', 'DailyLimitReached', 'RateLimiter', 'AlphaVantageError',
-           'AlphaVantageInvalidRequest', 'AlphaVantagePremium', 'AlphaVantageUnavailable', 'AlphaVantageCollector',
-           'parse_bars', 'collect_alphavantage_history', 'cli', 'serve_cli']
+           'AlphaVantageInvalidRequest', 'AlphaVantagePremium', 'AlphaVantageUnavailable', 'av_state_path',
+           'AlphaVantageCollector', 'parse_bars', 'collect_alphavantage_history', 'cli', 'serve_cli']
 
 # %% ../../nbs/13_streaming.alphavantage.ipynb #c005
 log = logging.getLogger("financial_transactions.alphavantage")
@@ -220,6 +220,11 @@ FUNCTIONS = {"intraday": "TIME_SERIES_INTRADAY", "daily": "TIME_SERIES_DAILY"}
 BAR_COLUMNS = ["symbol", "ts", "open", "high", "low", "close", "volume", "interval"]
 
 # %% ../../nbs/13_streaming.alphavantage.ipynb #c019
+def av_state_path(config: ProjectConfig) -> Path:
+    "The file that keeps the day's Alpha Vantage calls (for a key), in the landing zone's `_state` folder."
+    from financial_transactions.runtime import landing_path
+    return Path(landing_path(config, "_state")) / "alphavantage_calls.json"
+
 class AlphaVantageCollector:
     "Fetch OHLCV bars from an Alpha Vantage-compatible `/query` URL and land them as JSON lines."
     def __init__(self, url: str, api_key: str | None, landing_dir: str | Path, rejected_dir: str | Path | None = None,
@@ -238,14 +243,18 @@ class AlphaVantageCollector:
         self._seq = self._rej_seq = 0
 
     @classmethod
-    def from_config(cls, config: ProjectConfig, api_key: str | None = None, url: str | None = None, **kw) -> AlphaVantageCollector:
+    def from_config(cls, config: ProjectConfig, api_key: str | None = None, url: str | None = None,
+                    calls_per_day: int | None = None, **kw) -> AlphaVantageCollector:
         "A collector with the config's URL (live when a key is given), limits, retries and landing folders."
         from financial_transactions.runtime import landing_path
         av = config.ingestion.alphavantage
         live = bool(api_key)
         kw.setdefault("calls_per_minute", av.calls_per_minute if live else av.local_calls_per_minute)
+        per_day = av.calls_per_day if calls_per_day is None else min(calls_per_day, av.calls_per_day)   # lower the day's budget, never raise it
+        if live and kw.get("limiter") is None:     # a key's daily budget is shared by every run of the day: kept under the lakehouse
+            kw["limiter"] = RateLimiter(kw["calls_per_minute"], per_day, sleep=kw.get("sleep", time.sleep), state_path=av_state_path(config))
         return cls(url or (av.live_url if live else av.url), api_key, landing_path(config, "alphavantage"),
-                   landing_path(config, "alphavantage_rejected"), calls_per_day=av.calls_per_day,
+                   landing_path(config, "alphavantage_rejected"), calls_per_day=per_day,
                    timeout=av.timeout_seconds, max_retries=av.max_retries, interval=av.interval, **kw)
 
     def _say(self, text: str) -> str: return redact(text, self._key)
@@ -361,9 +370,7 @@ def collect_alphavantage_history(config: ProjectConfig, symbols: list[str] | Non
     api_key = api_key if api_key is not None else secret(config.secret_scope, av.key_secret)
     symbols = symbols or config.ingestion.symbols
     server = None
-    if api_key:
-        limiter = RateLimiter(av.calls_per_minute, av.calls_per_day, state_path=landing_path(config, "_state") / "alphavantage_calls.json")
-        col = AlphaVantageCollector.from_config(config, api_key=api_key, limiter=limiter)
+    if api_key: col = AlphaVantageCollector.from_config(config, api_key=api_key)     # with the day's budget in av_state_path
     else:
         port = urlparse(av.url).port or 8766
         try: server = AlphaVantageServer(port=port).start()
@@ -389,11 +396,13 @@ def cli(argv: list[str]) -> int:
     p.add_argument("--landing", help="folder for bars-*.jsonl (default: the landing zone's alphavantage folder)")
     p.add_argument("--env", default="dev", help="config env (default dev)")
     p.add_argument("--no-record", action="store_true", help="do not append the run's counters to collector_runs")
+    p.add_argument("--calls-per-day", type=int, help="client-side daily budget for the key, shared by every run of the day through a "
+                                                     "state file under the lakehouse (default and maximum: ingestion.alphavantage.calls_per_day)")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     cfg = load_project_config(a.env)
     key = secret(cfg.secret_scope, cfg.ingestion.alphavantage.key_secret)
-    col = AlphaVantageCollector.from_config(cfg, api_key=key, url=a.url)
+    col = AlphaVantageCollector.from_config(cfg, api_key=key, url=a.url, calls_per_day=a.calls_per_day)
     if a.landing: col.landing_dir = Path(a.landing); col.rejected_dir = Path(a.landing).parent / f"{Path(a.landing).name}_rejected"
     symbols = [s.strip() for s in a.symbols.split(",") if s.strip()] if a.symbols else cfg.ingestion.symbols
     st = col.collect(symbols, ("intraday", "daily") if a.function == "both" else (a.function,), a.outputsize)
