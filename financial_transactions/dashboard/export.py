@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from ..runtime import lakehouse_root, read_arrow, read_table, table_exists
+from ..runtime import lakehouse_root, read_table, table_count, table_exists
 
 # %% auto #0
 __all__ = ['PIPELINE_KEYS', 'SECTIONS', 'XSS_SYMBOL', 'jsonable', 'records', 'write_json', 'Missing', 'table_columns',
@@ -77,7 +77,7 @@ def _table(config: ProjectConfig, key: str, columns: list[str] | None = None) ->
 
 def _rows(config: ProjectConfig, key: str) -> int | None:
     name = config.table(key)
-    return read_arrow(name, columns=[], config=config).num_rows if table_exists(name, config) else None
+    return table_count(name, config=config) if table_exists(name, config) else None  # metadata / count(*): no columns read
 
 def _first(df: pd.DataFrame, *names: str) -> str | None:
     "The first of `names` that is a column of `df`."
@@ -122,8 +122,8 @@ def tournament_section(config: ProjectConfig) -> dict:
                               max_results=1, output_format="list") if exp else []
     if not runs: raise Missing(f"no tournament run in experiment {config.models.experiment} yet (run the training workflow)")
     run = runs[0]
-    path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="comparison.csv", dst_path=tempfile.mkdtemp())
-    t = pd.read_csv(path)
+    with tempfile.TemporaryDirectory(prefix="dash-tournament-") as tmp:  # exported every 30 s: nothing may pile up
+        t = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="comparison.csv", dst_path=tmp))
     metrics = [c for c in ("average_precision", "roc_auc", "precision", "recall", "precision_at_k") if c in t.columns]
     return {"run_id": run.info.run_id, "started_at": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
             "winner": run.data.tags.get("winner"), "primary_metric": run.data.tags.get("primary_metric", config.models.primary_metric),

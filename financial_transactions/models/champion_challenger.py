@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
+from mlflow.exceptions import MlflowException
 
 from ..config import GateConfig, ProjectConfig
 from .base_model import METRICS, anomaly_metrics, default_feature_columns
 from .model_validator import ModelValidator, ValidationReport, floor_violations
-from .registry import CHAMPION, alias_version, capture_state, load_model, set_alias
+from .registry import CHAMPION, _not_found, alias_version, capture_state, load_model, set_alias
 from .. import runtime
 
 # %% auto #0
@@ -66,6 +68,14 @@ def read_audit(config: ProjectConfig) -> pd.DataFrame:
     return df[df.model_name == config.registered_model_name].sort_values("decided_at", kind="stable").reset_index(drop=True)
 
 # %% ../../nbs/45_models.champion_challenger.ipynb #c013
+def _unloadable(e: BaseException) -> bool:
+    "True if `e` says the model is gone or corrupt for good (not found in the registry/artifact store, undeserializable)."
+    if isinstance(e, MlflowException): return _not_found(e)
+    return isinstance(e, (FileNotFoundError, pickle.UnpicklingError, EOFError, ModuleNotFoundError))
+
+def _err(e: BaseException) -> str: return f"{type(e).__name__}: {str(e)[:200]}"
+
+# %% ../../nbs/45_models.champion_challenger.ipynb #c015
 @dataclass
 class GateDecision:
     "What the gate decided about one challenger, and on what evidence."
@@ -111,6 +121,17 @@ class ChampionChallenger:
         threshold = float(model.unwrap_python_model().threshold)
         return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k)
 
+    def _score_champion(self, version: int, holdout: pd.DataFrame) -> tuple[dict | None, str, bool]:
+        "(metrics, note, unloadable) of the champion: metrics None and a note naming the error if it could not be scored."
+        try: model = load_model(self.config, version=version)
+        except Exception as e:
+            return None, f"champion v{version} {'is unloadable' if _unloadable(e) else 'could not be loaded'}: {_err(e)}", _unloadable(e)
+        try:
+            out = model.predict(ModelValidator._inputs(model, holdout))
+            threshold = float(model.unwrap_python_model().threshold)
+            return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k), "", False
+        except Exception as e: return None, f"champion v{version} could not be scored: {_err(e)}", False
+
     def run(self, challenger_version: int, holdout: pd.DataFrame | None = None, holdout_version: int | None = None) -> GateDecision:
         "Judge `challenger_version` against the current champion; promote it or not; write the audit row."
         if holdout is None: holdout, holdout_version = self.holdout()
@@ -118,14 +139,15 @@ class ChampionChallenger:
         champ_v = state.aliases.get(CHAMPION)
         ch = self.evaluate(challenger_version, holdout)
         report = self.validator.validate(challenger_version, holdout, ch)
-        champ, champ_note = None, ""
-        if champ_v is not None and champ_v != challenger_version:
-            try: champ = self.evaluate(champ_v, holdout)
-            except Exception as e: champ, champ_note = {self.primary: math.nan}, f" (champion v{champ_v} could not be scored: {type(e).__name__}: {str(e)[:200]})"
+        champ, champ_note, unloadable = None, "", False
+        if champ_v is not None and champ_v != int(challenger_version):
+            champ, champ_note, unloadable = self._score_champion(champ_v, holdout)
+            if unloadable: champ = {self.primary: math.nan}
         if champ_v is not None and champ_v == int(challenger_version): decision, reason = REJECT, f"version {champ_v} already is the champion"
+        elif champ is None and champ_v is not None: decision, reason = REJECT, f"{champ_note}; not promoting on an error (run the gate again)"
         else:
             decision, reason = decide(ch, champ, self.config.gate, self.primary)
-            reason += champ_note
+            reason += f" ({champ_note})" if champ_note else ""
             if decision == PROMOTE and not report.passed: decision, reason = REJECT, f"validation failed: {report.summary()}"
         if decision == PROMOTE: set_alias(self.config, CHAMPION, int(challenger_version))
         new_v = int(challenger_version) if decision == PROMOTE else champ_v
@@ -139,7 +161,7 @@ class ChampionChallenger:
             "holdout_rows": len(holdout), "state_before": state.to_json()})
         return GateDecision(decision, reason, int(challenger_version), champ_v, new_v, self.primary, ch, champ, report, holdout_version, len(holdout))
 
-# %% ../../nbs/45_models.champion_challenger.ipynb #c015
+# %% ../../nbs/45_models.champion_challenger.ipynb #c017
 def deploy(config: ProjectConfig, version: int | None = None, feature_columns: list[str] | None = None) -> GateDecision:
     "Run the gate on `version` (default: `latest-model`) against the current champion on the latest `test_set`."
     from financial_transactions.models.custom_model import setup_tracking

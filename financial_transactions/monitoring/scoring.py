@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import ProjectConfig
+from ..models.registry import model_uri
 from .drift_detector import Champion, champion
 from .performance_monitor import row_keys, table_schema
 
@@ -75,13 +76,17 @@ def _new_rows_pandas(config: ProjectConfig, gold_version: int, keys: list[str]) 
     m = gold.merge(done.assign(_done=True), on=keys, how="left")
     return gold[m["_done"].isna().to_numpy()]
 
+def _pinned_uri(config: ProjectConfig, champ: Champion) -> str:
+    "`models:/<name>/<version>` of the version resolved once: the alias may move meanwhile, the rows are stamped with this version."
+    return model_uri(config, version=int(champ.version))
+
 def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str]) -> pd.DataFrame:
     import mlflow
     from financial_transactions.monitoring.drift_detector import flatten_features
     new = _new_rows_pandas(config, gold_version, keys)
     if new.empty: return new.assign(anomaly_score=pd.Series(dtype=float), is_anomaly=pd.Series(dtype=bool))
     new = flatten_features(new, champ.feature_columns)
-    pred = mlflow.pyfunc.load_model(champ.uri).predict(new[champ.feature_columns])
+    pred = mlflow.pyfunc.load_model(_pinned_uri(config, champ)).predict(new[champ.feature_columns])
     return new.assign(anomaly_score=np.asarray(pred["anomaly_score"], dtype=np.float64), is_anomaly=np.asarray(pred["is_anomaly"], dtype=bool))
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c013
@@ -99,7 +104,7 @@ def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys
     st = config.table("scored_trades")
     if table_exists(st, config):
         gold = gold.join(read_spark_table(st, config=config).select(*keys).distinct(), on=keys, how="left_anti")
-    udf = mlflow.pyfunc.spark_udf(spark, champ.uri, env_manager="local",
+    udf = mlflow.pyfunc.spark_udf(spark, _pinned_uri(config, champ), env_manager="local",
                                   result_type=StructType([StructField("anomaly_score", DoubleType()), StructField("is_anomaly", BooleanType())]))
     return gold.withColumn("_pred", udf(F.struct(*[F.col(c) for c in champ.feature_columns]))) \
                .withColumn("anomaly_score", F.col("_pred.anomaly_score")).withColumn("is_anomaly", F.col("_pred.is_anomaly")).drop("_pred")

@@ -7,12 +7,12 @@ import argparse
 import hashlib
 import json
 import math
-import queue
 import signal
 import sys
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..config import ProjectConfig
-from ..runtime import load_project_config, setup_mlflow, write_table
+from ..runtime import lakehouse_root, load_project_config, setup_mlflow, write_table
 
 # %% auto #0
 __all__ = ['BUCKETS', 'FORMATS', 'INFERENCE_LOG_SCHEMA', 'bucket', 'route', 'ServedModel', 'load_served_model', 'BadRequest',
@@ -57,13 +57,13 @@ class ServedModel:
         except Exception: return None
 
 def load_served_model(model_name: str, alias: str) -> ServedModel | None:
-    "Load `models:/<model_name>@<alias>` as a pyfunc (None when the alias is not set)."
+    "Resolve `alias` to a version once and load `models:/<model_name>/<version>` (None when the alias is not set)."
     import mlflow
     from mlflow.exceptions import MlflowException
     client = mlflow.MlflowClient()
     try: mv = client.get_model_version_by_alias(model_name, alias)
     except MlflowException: return None
-    model = mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}/{mv.version}")  # the version reported is the version loaded, even if the alias moves now
     cols = json.loads(mv.tags["feature_columns"]) if mv.tags.get("feature_columns") else None
     if cols is None:
         schema = model.metadata.get_input_schema()
@@ -119,43 +119,72 @@ INFERENCE_LOG_SCHEMA = pa.schema([
     ("request", pa.string()), ("response", pa.string()), ("error", pa.string())])
 
 class InferenceLogger:
-    "Batched, thread-safe writes of request/response rows to the inference table."
-    def __init__(self, table: str, flush_rows: int = 500, flush_seconds: float = 1.0, config: ProjectConfig | None = None):
+    "Batched, thread-safe writes of request/response rows to the inference table; bounded buffer, permanent errors spilled."
+    PERMANENT = (ValueError, TypeError)   # SchemaMismatchError is a ValueError; so are Arrow's invalid-data errors
+
+    def __init__(self, table: str, flush_rows: int = 500, flush_seconds: float = 1.0, config: ProjectConfig | None = None,
+                 max_pending: int = 50_000):
         self.table, self.flush_rows, self.flush_seconds, self.config = table, flush_rows, flush_seconds, config
-        self._q: queue.Queue = queue.Queue()
-        self._pending: list[dict] = []
-        self._lock = threading.Lock()
+        self.max_pending = int(max_pending)
+        self._buf: deque = deque()
+        self._qlock = threading.Lock()     # guards _buf and the counters (held briefly)
+        self._lock = threading.Lock()      # one flush at a time
         self._stop = threading.Event()
-        self.written, self.failures = 0, 0
+        self.written, self.failures, self.dropped, self.spilled, self.spill_file = 0, 0, 0, 0, None
         self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
         self._thread.start()
 
-    def log(self, row: dict) -> None: self._q.put(row)
+    def _cap(self) -> None:
+        "Drop the oldest rows past `max_pending` (caller holds `_qlock`)."
+        over = len(self._buf) - self.max_pending
+        if over <= 0: return
+        for _ in range(over): self._buf.popleft()
+        if not self.dropped:
+            print(f"inference log: buffer full ({self.max_pending} rows), dropping the oldest rows (counted in /health 'dropped')", file=sys.stderr)
+        self.dropped += over
 
-    def _drain(self):
-        while True:
-            try: self._pending.append(self._q.get_nowait())
-            except queue.Empty: return
+    def log(self, row: dict) -> None:
+        with self._qlock: self._buf.append(row); self._cap()
+
+    @property
+    def pending(self) -> int: return len(self._buf)
+
+    def _spill(self, rows: list[dict], e: Exception) -> None:
+        path = lakehouse_root(self.config) / "serving" / f"inference_log_failed-{datetime.now(UTC):%Y-%m-%d}.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            for r in rows: f.write(json.dumps({**r, "_spill_error": f"{type(e).__name__}: {str(e)[:500]}"}, default=str) + "\n")
+        self.spilled += len(rows); self.spill_file = str(path)
+        print(f"inference log: {len(rows)} rows cannot be written to {self.table} ({type(e).__name__}: {str(e)[:200]}); spilled to {path}", file=sys.stderr)
 
     def flush(self) -> int:
         "Write every queued row now; returns how many were written."
         with self._lock:
-            self._drain()
-            if not self._pending: return 0
-            rows, self._pending = self._pending, []
+            with self._qlock: rows = list(self._buf); self._buf.clear()
+            if not rows: return 0
             try:
                 write_table(pa.Table.from_pylist(rows, schema=INFERENCE_LOG_SCHEMA), self.table, config=self.config)
+            except self.PERMANENT as e:
+                self.failures += 1; self._spill(rows, e)
+                return 0
             except Exception as e:
-                self._pending = rows + self._pending; self.failures += 1
+                with self._qlock:
+                    self.failures += 1
+                    self._buf.extendleft(reversed(rows)); self._cap()
                 print(f"inference log: writing {len(rows)} rows to {self.table} failed ({e}); kept for the next flush", file=sys.stderr)
                 return 0
             self.written += len(rows)
             return len(rows)
 
+    def stats(self) -> dict:
+        "Counters for /health."
+        return {"written": self.written, "pending": self.pending, "failures": self.failures, "dropped": self.dropped,
+                "spilled": self.spilled, "spill_file": self.spill_file}
+
     def _run(self):
         last = time.monotonic()
         while not self._stop.wait(0.05):
-            if self._q.qsize() + len(self._pending) >= self.flush_rows or time.monotonic() - last >= self.flush_seconds:
+            if len(self._buf) >= self.flush_rows or time.monotonic() - last >= self.flush_seconds:
                 self.flush(); last = time.monotonic()
 
     def close(self) -> int:
@@ -164,7 +193,7 @@ class InferenceLogger:
         self.flush()
         return self.written
 
-# %% ../../nbs/62_serving.gateway.ipynb #c015
+# %% ../../nbs/62_serving.gateway.ipynb #c019
 def _jsonable(v):
     if isinstance(v, (np.bool_, bool)): return bool(v)
     if isinstance(v, np.integer): return int(v)
@@ -215,9 +244,10 @@ class Gateway:
         desc = lambda m: None if m is None else {"version": m.version, "feature_columns": m.feature_columns}
         return {"status": "ok", "endpoint": self.config.serving.endpoint_name, "model": self.config.registered_model_name,
                 "champion": desc(self.models["champion"]), "challenger": desc(self.models["challenger"]),
-                "canary_percent": self.canary_percent, "requests": dict(self.counts), "logged": self.logger.written}
+                "canary_percent": self.canary_percent, "requests": dict(self.counts), "logged": self.logger.written,
+                "inference_log": self.logger.stats()}
 
-# %% ../../nbs/62_serving.gateway.ipynb #c016
+# %% ../../nbs/62_serving.gateway.ipynb #c020
 def _invoke(self: Gateway, raw: bytes, headers: dict | None = None) -> tuple[int, dict, dict]:
     "Score one request: (status, JSON answer, response headers); the exchange goes to the inference log."
     t0 = time.perf_counter()
@@ -262,7 +292,7 @@ def _invoke(self: Gateway, raw: bytes, headers: dict | None = None) -> tuple[int
 
 Gateway.invoke = _invoke
 
-# %% ../../nbs/62_serving.gateway.ipynb #c018
+# %% ../../nbs/62_serving.gateway.ipynb #c022
 class ThresholdModel(mlflow.pyfunc.PythonModel):
     "A demo/test stand-in, not a trained model: a linear score over named features with a threshold (the served contract)."
     def __init__(self, feature_columns: list[str], weights: list[float], threshold: float):
@@ -291,7 +321,7 @@ def register_threshold_model(config: ProjectConfig, weights: list[float], thresh
     for a in aliases: client.set_registered_model_alias(config.registered_model_name, a, v)
     return v
 
-# %% ../../nbs/62_serving.gateway.ipynb #c028
+# %% ../../nbs/62_serving.gateway.ipynb #c032
 class GatewayServer:
     "The gateway over HTTP on 127.0.0.1: POST /invocations, GET /health, GET /ping."
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 0):
@@ -342,7 +372,7 @@ class GatewayServer:
     @property
     def url(self) -> str: return f"http://{self.host}:{self.port}"
 
-# %% ../../nbs/62_serving.gateway.ipynb #c035
+# %% ../../nbs/62_serving.gateway.ipynb #c039
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fin-mlops serve", description="Serve the registered model's champion (and a challenger "
                                 "on a canary share of the traffic) over HTTP on loopback, in MLflow's scoring format. Every "

@@ -365,7 +365,7 @@ AlphaVantageCollector.fetch, AlphaVantageCollector.collect, AlphaVantageCollecto
 def collect_alphavantage_history(config: ProjectConfig, symbols: list[str] | None = None, functions=("intraday",),
                                  outputsize: str = "compact", api_key: str | None = None) -> dict:
     "Fetch bars for `symbols` into the landing zone (live with a key, else from the local server); returns a summary."
-    from financial_transactions.runtime import landing_path, secret
+    from financial_transactions.runtime import secret
     av = config.ingestion.alphavantage
     api_key = api_key if api_key is not None else secret(config.secret_scope, av.key_secret)
     symbols = symbols or config.ingestion.symbols
