@@ -306,34 +306,6 @@ CREATE TABLE IF NOT EXISTS smoke_test (
 )
 COMMENT 'health-check rows written by the foundation_smoke job';
 
-CREATE TABLE IF NOT EXISTS test_set (
-  symbol STRING,
-  ts TIMESTAMP,
-  trade_id STRING,
-  price DOUBLE,
-  volume DOUBLE,
-  session_type STRING,
-  log_return DOUBLE,
-  volatility DOUBLE,
-  rsi DOUBLE,
-  macd DOUBLE,
-  macd_signal DOUBLE,
-  macd_hist DOUBLE,
-  bb_upper DOUBLE,
-  bb_middle DOUBLE,
-  bb_lower DOUBLE,
-  vwap DOUBLE,
-  volume_zscore DOUBLE,
-  return_zscore DOUBLE,
-  macd_hist_norm DOUBLE,
-  bb_zscore DOUBLE,
-  bb_width DOUBLE,
-  vwap_dev DOUBLE,
-  log_dt_rel DOUBLE,
-  label BIGINT,
-  feature_table_version BIGINT
-)
-COMMENT 'time-split holdout (after the gap), stamped with the feature table version';
 
 CREATE TABLE IF NOT EXISTS train_set (
   symbol STRING,
@@ -363,3 +335,7 @@ CREATE TABLE IF NOT EXISTS train_set (
   feature_table_version BIGINT
 )
 COMMENT 'time-split training rows, stamped with the feature table version';
+
+-- the holdout has exactly the training set's columns
+CREATE TABLE IF NOT EXISTS test_set LIKE train_set;
+COMMENT ON TABLE test_set IS 'time-split holdout (after the gap), stamped with the feature table version';
