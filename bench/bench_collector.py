@@ -26,7 +26,7 @@ import orjson
 import websocket
 
 from financial_transactions.streaming.finnhub_collector import FinnhubCollector
-from financial_transactions.streaming.market_simulator import landed_files
+from financial_transactions.streaming.collector import landed_files
 
 SYMBOLS = ["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA", "JPM", "V", "BINANCE:BTCUSDT"]
 FIN = str(Path(sys.executable).parent / "fin-mlops")

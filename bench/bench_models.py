@@ -46,12 +46,14 @@ def main(quick: bool = False):
     import mlflow
     from financial_transactions.features.feature_engineering import FeatureEngineer
     from financial_transactions.models.base_model import LightGBMModel, XGBoostModel
-    from financial_transactions.models.custom_model import log_custom_model, setup_tracking
-    from financial_transactions.models.model_tournament import ModelTournament, simulated_train_test
+    from financial_transactions.models.custom_model import log_custom_model
+    from financial_transactions.runtime import setup_mlflow
+    from financial_transactions.features.simulated_sets import simulated_train_test
+    from financial_transactions.models.model_tournament import ModelTournament
     from financial_transactions.runtime import load_project_config
 
     cfg = load_project_config("dev")
-    setup_tracking(cfg)
+    setup_mlflow(cfg)
     n_trades = 60_000 if quick else cfg.simulator.n_trades
     t0 = time.perf_counter()
     train, test = simulated_train_test(cfg, n_trades=n_trades)

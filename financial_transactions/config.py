@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from fastcore.basics import patch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # %% auto #0
@@ -42,6 +43,7 @@ class Tables(Strict):
     inference_log: str = "inference_log"
     smoke_test: str = "smoke_test"
 
+# %% ../nbs/00_config.ipynb #c008
 class FinnhubConfig(Strict):
     "The Finnhub WebSocket collector. `url` is the local feed server; `live_url` is used when a key is set."
     url: str = "ws://127.0.0.1:8765"
@@ -78,6 +80,7 @@ class IngestionConfig(Strict):
         if any(not s.strip() for s in v): raise ValueError("empty symbol")
         return v
 
+# %% ../nbs/00_config.ipynb #c010
 class SimulatorConfig(Strict):
     "The embedded market: a seeded simulator that stands in for Finnhub when no key is set."
     seed: int = 42
@@ -94,6 +97,7 @@ class PipelineConfig(Strict):
     crypto_prefixes: list[str] = ["BINANCE:", "COINBASE:", "KRAKEN:"]
     fx_prefixes: list[str] = ["OANDA:", "FXCM:", "FOREX:"]
 
+# %% ../nbs/00_config.ipynb #c012
 class SplitConfig(Strict):
     "Time-based train/test split with a gap so rolling windows cannot leak across it."
     test_fraction: float = Field(0.25, gt=0, lt=1)
@@ -121,6 +125,7 @@ class FeaturesConfig(Strict):
         if (v - 1) % 4: raise ValueError(f"label_window must be 4k+1 (13, 17, 21, ...) so its quartiles are exact order statistics, got {v}")
         return v
 
+# %% ../nbs/00_config.ipynb #c014
 class ModelsConfig(Strict):
     "The tournament: primary metric, operating threshold and each candidate's hyper-parameters."
     primary_metric: Literal["average_precision", "roc_auc", "precision_at_k", "recall", "precision"] = "average_precision"
@@ -145,6 +150,7 @@ class GateConfig(Strict):
     floors: dict[str, float] = {}
     latency_budget_ms: float = Field(50.0, gt=0)
 
+# %% ../nbs/00_config.ipynb #c016
 class DriftConfig(Strict):
     "PSI / Jensen-Shannon drift thresholds and window sizes."
     bins: int = Field(10, ge=2)
@@ -180,6 +186,7 @@ class MonitoringConfig(Strict):
     retraining: RetrainingConfig = RetrainingConfig()
     alerts: AlertsConfig = AlertsConfig()
 
+# %% ../nbs/00_config.ipynb #c018
 class ServingConfig(Strict):
     "Model Serving endpoint on Databricks, the local gateway's port."
     endpoint_name: str = "fin-anomaly-dev"
@@ -195,7 +202,7 @@ class LocalConfig(Strict):
     spark_driver_memory: str = "4g"
     spark_shuffle_partitions: int = Field(4, gt=0)
 
-# %% ../nbs/00_config.ipynb #c008
+# %% ../nbs/00_config.ipynb #c020
 ENVS = ("local", "dev", "acc", "prd")
 
 class ProjectConfig(Strict):
@@ -229,7 +236,7 @@ class ProjectConfig(Strict):
         "The one registered model of this env: `<catalog>.<schema>.<registered_model>`."
         return f"{self.catalog}.{self.schema_}.{self.models.registered_model}"
 
-# %% ../nbs/00_config.ipynb #c010
+# %% ../nbs/00_config.ipynb #c022
 class ConfigError(ValueError):
     "A bad `project_config.yml`: the message names the file, line, key path and what is wrong."
 
@@ -257,7 +264,7 @@ def _line_map(text: str) -> dict[tuple, int]:
     if root is not None: walk(root, ())
     return lines
 
-# %% ../nbs/00_config.ipynb #c012
+# %% ../nbs/00_config.ipynb #c024
 ENV_OVERRIDES = {
     "FIN_MLOPS_CATALOG": ("catalog",),
     "FIN_MLOPS_SCHEMA": ("schema",),
@@ -278,7 +285,7 @@ def _apply_env_overrides(data: dict, environ=None) -> dict:
         d[path[-1]] = val
     return data
 
-# %% ../nbs/00_config.ipynb #c013
+# %% ../nbs/00_config.ipynb #c025
 def _format_errors(err: ValidationError, src: str, env: str, raw: dict, lines: dict) -> str:
     "One line per problem: `file:line: key.path: message`, the path as it appears in the file."
     out = []
@@ -302,7 +309,7 @@ def _format_errors(err: ValidationError, src: str, env: str, raw: dict, lines: d
         out.append(f"{src}:{line or '?'}: {parent}: {msg}")
     return "\n".join(out)
 
-# %% ../nbs/00_config.ipynb #c014
+# %% ../nbs/00_config.ipynb #c026
 def load_config(path: str | Path, env: str = "dev", environ=None) -> ProjectConfig:
     "Read `path`, merge `defaults` with `envs.<env>`, apply environment overrides, validate."
     path = Path(path)
@@ -324,13 +331,13 @@ def load_config(path: str | Path, env: str = "dev", environ=None) -> ProjectConf
     try: return ProjectConfig.model_validate(data)
     except ValidationError as e: raise ConfigError(_format_errors(e, str(path), env, raw, lines)) from None
 
-@classmethod
-def _from_yaml(cls, path: str | Path, env: str = "dev", environ=None) -> ProjectConfig:
+# %% ../nbs/00_config.ipynb #c027
+@patch(cls_method=True)
+def from_yaml(cls: ProjectConfig, path: str | Path, env: str = "dev", environ=None) -> ProjectConfig:
     "Load and validate `project_config.yml` for `env` (local, dev, acc or prd)."
     return load_config(path, env, environ)
-ProjectConfig.from_yaml = _from_yaml
 
-# %% ../nbs/00_config.ipynb #c016
+# %% ../nbs/00_config.ipynb #c029
 def find_project_root(start: str | Path | None = None) -> Path:
     "The nearest folder at or above `start` (default: cwd, then this package) that holds `project_config.yml`."
     here = globals().get("__file__")  # absent when this runs as a notebook cell

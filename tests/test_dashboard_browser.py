@@ -63,7 +63,7 @@ def _story(lakehouse: Path, monkeypatch):
     import mlflow
     import pandas as pd
     import pyarrow as pa
-    from financial_transactions.dashboard.export import write_demo_tables
+    from financial_transactions.dashboard.demo import write_demo_tables
     from financial_transactions.runtime import load_project_config, setup_mlflow, write_table
     from financial_transactions.serving.gateway import INFERENCE_LOG_SCHEMA
     cfg = load_project_config("dev")

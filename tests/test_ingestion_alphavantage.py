@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from financial_transactions.streaming.alphavantage import (AlphaVantageCollector, AlphaVantageInvalidRequest,
-                                                           AlphaVantagePremium, AlphaVantageServer, AlphaVantageUnavailable,
-                                                           DailyLimitReached)
-from financial_transactions.streaming.market_simulator import read_landed
+                                                           AlphaVantagePremium, AlphaVantageUnavailable, DailyLimitReached)
+from financial_transactions.streaming.alphavantage_server import AlphaVantageServer
+from financial_transactions.streaming.collector import read_landed
 
 FIN = str(Path(sys.executable).parent / "fin-mlops")
 KEY = "test-key-7f3a"

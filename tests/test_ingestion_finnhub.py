@@ -13,7 +13,8 @@ import pytest
 
 from financial_transactions.config import SimulatorConfig
 from financial_transactions.streaming.feed_server import FaultConfig, FeedServer
-from financial_transactions.streaming.market_simulator import MarketSimulator, landed_files, read_landed
+from financial_transactions.streaming.collector import landed_files, read_landed
+from financial_transactions.streaming.market_simulator import MarketSimulator
 
 FIN = str(Path(sys.executable).parent / "fin-mlops")
 SYMBOLS = ["AAPL", "MSFT", "NVDA", "BINANCE:BTCUSDT"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from financial_transactions.streaming.market_simulator import read_landed
+from financial_transactions.streaming.collector import read_landed
 
 ROOT = Path(__file__).resolve().parents[1]
 FIN = str(Path(sys.executable).parent / "fin-mlops")

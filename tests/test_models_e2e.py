@@ -32,13 +32,14 @@ def _write_sets(cfg, train, test):
 def test_gate_story_and_rollback(lakehouse):
     from financial_transactions import runtime
     from financial_transactions.models.champion_challenger import PROMOTE, REJECT, ROLLBACK, ChampionChallenger, read_audit
-    from financial_transactions.models.custom_model import setup_tracking
-    from financial_transactions.models.model_tournament import ModelTournament, load_train_test, simulated_train_test
+    from financial_transactions.runtime import setup_mlflow
+    from financial_transactions.features.simulated_sets import simulated_train_test
+    from financial_transactions.models.model_tournament import ModelTournament, load_train_test
     from financial_transactions.models.registry import CHAMPION, LATEST, get_aliases, load_champion, register_winner, version_tags
     from financial_transactions.models.rollback import rollback
 
     cfg = runtime.load_project_config("local")
-    setup_tracking(cfg)
+    setup_mlflow(cfg)
     train, test = simulated_train_test(cfg, n_trades=60_000)
     _write_sets(cfg, train, test)
     tr, te, tags = load_train_test(cfg)
@@ -99,8 +100,8 @@ def _fin(*args, lakehouse):
 def test_retraining_and_rollback_jobs(lakehouse):
     from financial_transactions import runtime
     from financial_transactions.models.champion_challenger import read_audit
-    from financial_transactions.models.custom_model import setup_tracking
-    from financial_transactions.models.model_tournament import simulated_train_test
+    from financial_transactions.runtime import setup_mlflow
+    from financial_transactions.features.simulated_sets import simulated_train_test
     from financial_transactions.models.registry import CHAMPION, get_aliases
 
     cfg = runtime.load_project_config("dev")   # the bundle's default target
@@ -118,7 +119,7 @@ def test_retraining_and_rollback_jobs(lakehouse):
 
     # a second night on the same data: an equally good retrained model replaces the champion (tolerance rule)
     assert _fin("run", "retraining_workflow", lakehouse=lakehouse).returncode == 0
-    setup_tracking(cfg)
+    setup_mlflow(cfg)
     assert get_aliases(cfg)[CHAMPION] == 2
 
     r = _fin("run", "rollback_workflow", "--param", "restore_tables=all", lakehouse=lakehouse)

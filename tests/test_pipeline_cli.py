@@ -27,8 +27,9 @@ def lakehouse(tmp_path_factory):
     env = {**os.environ, "FIN_MLOPS_LAKEHOUSE": str(lh)}
     code = """
 from financial_transactions.runtime import load_project_config, landing_path
-from financial_transactions.streaming.market_simulator import MarketSimulator, land_trades
-from financial_transactions.streaming.stream_processor import corrupt_landing
+from financial_transactions.streaming.collector import land_trades
+from financial_transactions.streaming.market_simulator import MarketSimulator
+from financial_transactions.streaming.feed_server import corrupt_landing
 import json
 cfg = load_project_config("local")
 m = MarketSimulator(cfg.simulator, cfg.ingestion.symbols).generate(n_trades=20_000)

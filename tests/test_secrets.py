@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from financial_transactions.config import SimulatorConfig
-from financial_transactions.streaming.alphavantage import AlphaVantageServer
+from financial_transactions.streaming.alphavantage_server import AlphaVantageServer
 from financial_transactions.streaming.feed_server import FeedServer
 from financial_transactions.streaming.market_simulator import MarketSimulator
 from test_ingestion_jobs import collection_only_project

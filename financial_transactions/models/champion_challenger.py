@@ -14,11 +14,13 @@ import pandas as pd
 import pyarrow as pa
 from mlflow.exceptions import MlflowException
 
+from fastcore.basics import patch
+
 from ..config import GateConfig, ProjectConfig
 from .base_model import METRICS, anomaly_metrics, default_feature_columns
-from .model_validator import ModelValidator, ValidationReport, floor_violations
-from .registry import CHAMPION, _not_found, alias_version, capture_state, load_model, set_alias
-from .. import runtime
+from .model_validator import ModelValidator, model_inputs, ValidationReport, floor_violations
+from .registry import CHAMPION, LATEST, _not_found, alias_version, capture_state, load_model, set_alias
+from ..runtime import read_table, setup_mlflow, table_exists, table_version, write_table
 
 # %% auto #0
 __all__ = ['PROMOTE', 'REJECT', 'ROLLBACK', 'AUDIT_SCHEMA', 'decide', 'write_audit', 'read_audit', 'GateDecision',
@@ -58,13 +60,13 @@ def write_audit(config: ProjectConfig, row: dict) -> int:
     if unknown: raise ValueError(f"not audit columns: {sorted(unknown)}")
     full = {"decision_id": str(uuid.uuid4()), "decided_at": datetime.now(UTC), "env": config.env,
             "model_name": config.registered_model_name, **{k: _clean(v) for k, v in row.items()}}
-    return runtime.write_table(pa.Table.from_pylist([full], schema=AUDIT_SCHEMA), config.table("champion_challenger_audit"), config=config)
+    return write_table(pa.Table.from_pylist([full], schema=AUDIT_SCHEMA), config.table("champion_challenger_audit"), config=config)
 
 def read_audit(config: ProjectConfig) -> pd.DataFrame:
     "Every decision for this env's registered model, oldest first (empty frame with the columns if none)."
     name = config.table("champion_challenger_audit")
-    if not runtime.table_exists(name, config): return AUDIT_SCHEMA.empty_table().to_pandas()
-    df = runtime.read_table(name, config=config)
+    if not table_exists(name, config): return AUDIT_SCHEMA.empty_table().to_pandas()
+    df = read_table(name, config=config)
     return df[df.model_name == config.registered_model_name].sort_values("decided_at", kind="stable").reset_index(drop=True)
 
 # %% ../../nbs/45_models.champion_challenger.ipynb #c013
@@ -98,6 +100,7 @@ class GateDecision:
         return pd.DataFrame({f"challenger v{self.challenger_version}": self.challenger_metrics,
                              f"champion v{self.champion_version}": self.champion_metrics or {}}).loc[list(METRICS)]
 
+# %% ../../nbs/45_models.champion_challenger.ipynb #c016
 class ChampionChallenger:
     "The gate: re-score challenger and champion on the latest holdout, validate, decide, move `champion`, audit."
     def __init__(self, config: ProjectConfig, feature_columns: list[str] | None = None, validator: ModelValidator | None = None,
@@ -110,63 +113,64 @@ class ChampionChallenger:
     def holdout(self) -> tuple[pd.DataFrame, int]:
         "The latest `test_set` and its Delta version."
         name = self.config.table("test_set")
-        if not runtime.table_exists(name, self.config): raise FileNotFoundError(f"no holdout: table {name} does not exist")
-        v = runtime.table_version(name, self.config)
-        return runtime.read_table(name, version=v, config=self.config), v
+        if not table_exists(name, self.config): raise FileNotFoundError(f"no holdout: table {name} does not exist")
+        v = table_version(name, self.config)
+        return read_table(name, version=v, config=self.config), v
 
     def evaluate(self, version: int, holdout: pd.DataFrame) -> dict[str, float]:
         "Metrics of registered `version` re-scored on `holdout` through its pyfunc, at its own threshold."
         model = load_model(self.config, version=version)
-        out = model.predict(ModelValidator._inputs(model, holdout))  # each model its own feature list
+        out = model.predict(model_inputs(model, holdout))  # each model its own feature list
         threshold = float(model.unwrap_python_model().threshold)
         return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k)
 
-    def _score_champion(self, version: int, holdout: pd.DataFrame) -> tuple[dict | None, str, bool]:
-        "(metrics, note, unloadable) of the champion: metrics None and a note naming the error if it could not be scored."
-        try: model = load_model(self.config, version=version)
-        except Exception as e:
-            return None, f"champion v{version} {'is unloadable' if _unloadable(e) else 'could not be loaded'}: {_err(e)}", _unloadable(e)
-        try:
-            out = model.predict(ModelValidator._inputs(model, holdout))
-            threshold = float(model.unwrap_python_model().threshold)
-            return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k), "", False
-        except Exception as e: return None, f"champion v{version} could not be scored: {_err(e)}", False
+# %% ../../nbs/45_models.champion_challenger.ipynb #c018
+@patch
+def _score_champion(self: ChampionChallenger, version: int, holdout: pd.DataFrame) -> tuple[dict | None, str, bool]:
+    "(metrics, note, unloadable) of the champion: metrics None and a note naming the error if it could not be scored."
+    try: model = load_model(self.config, version=version)
+    except Exception as e:
+        return None, f"champion v{version} {'is unloadable' if _unloadable(e) else 'could not be loaded'}: {_err(e)}", _unloadable(e)
+    try:
+        out = model.predict(model_inputs(model, holdout))
+        threshold = float(model.unwrap_python_model().threshold)
+        return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k), "", False
+    except Exception as e: return None, f"champion v{version} could not be scored: {_err(e)}", False
 
-    def run(self, challenger_version: int, holdout: pd.DataFrame | None = None, holdout_version: int | None = None) -> GateDecision:
-        "Judge `challenger_version` against the current champion; promote it or not; write the audit row."
-        if holdout is None: holdout, holdout_version = self.holdout()
-        state = capture_state(self.config)
-        champ_v = state.aliases.get(CHAMPION)
-        ch = self.evaluate(challenger_version, holdout)
-        report = self.validator.validate(challenger_version, holdout, ch)
-        champ, champ_note, unloadable = None, "", False
-        if champ_v is not None and champ_v != int(challenger_version):
-            champ, champ_note, unloadable = self._score_champion(champ_v, holdout)
-            if unloadable: champ = {self.primary: math.nan}
-        if champ_v is not None and champ_v == int(challenger_version): decision, reason = REJECT, f"version {champ_v} already is the champion"
-        elif champ is None and champ_v is not None: decision, reason = REJECT, f"{champ_note}; not promoting on an error (run the gate again)"
-        else:
-            decision, reason = decide(ch, champ, self.config.gate, self.primary)
-            reason += f" ({champ_note})" if champ_note else ""
-            if decision == PROMOTE and not report.passed: decision, reason = REJECT, f"validation failed: {report.summary()}"
-        if decision == PROMOTE: set_alias(self.config, CHAMPION, int(challenger_version))
-        new_v = int(challenger_version) if decision == PROMOTE else champ_v
-        c, k = ch.get(self.primary), (champ or {}).get(self.primary)
-        write_audit(self.config, {
-            "decision": decision, "reason": reason, "challenger_version": int(challenger_version), "champion_version": champ_v,
-            "new_champion_version": new_v, "primary_metric": self.primary, "challenger_score": c, "champion_score": k,
-            "delta": (c - k) if c is not None and k is not None else None, "min_improvement": self.config.gate.min_improvement,
-            "tolerance": self.config.gate.tolerance, "challenger_metrics": json.dumps(ch), "champion_metrics": json.dumps(champ) if champ else None,
-            "validation": report.to_json(), "holdout_table": self.config.table("test_set"), "holdout_version": holdout_version,
-            "holdout_rows": len(holdout), "state_before": state.to_json()})
-        return GateDecision(decision, reason, int(challenger_version), champ_v, new_v, self.primary, ch, champ, report, holdout_version, len(holdout))
+@patch
+def run(self: ChampionChallenger, challenger_version: int, holdout: pd.DataFrame | None = None, holdout_version: int | None = None) -> GateDecision:
+    "Judge `challenger_version` against the current champion; promote it or not; write the audit row."
+    if holdout is None: holdout, holdout_version = self.holdout()
+    state = capture_state(self.config)
+    champ_v = state.aliases.get(CHAMPION)
+    ch = self.evaluate(challenger_version, holdout)
+    report = self.validator.validate(challenger_version, holdout, ch)
+    champ, champ_note, unloadable = None, "", False
+    if champ_v is not None and champ_v != int(challenger_version):
+        champ, champ_note, unloadable = self._score_champion(champ_v, holdout)
+        if unloadable: champ = {self.primary: math.nan}
+    if champ_v is not None and champ_v == int(challenger_version): decision, reason = REJECT, f"version {champ_v} already is the champion"
+    elif champ is None and champ_v is not None: decision, reason = REJECT, f"{champ_note}; not promoting on an error (run the gate again)"
+    else:
+        decision, reason = decide(ch, champ, self.config.gate, self.primary)
+        reason += f" ({champ_note})" if champ_note else ""
+        if decision == PROMOTE and not report.passed: decision, reason = REJECT, f"validation failed: {report.summary()}"
+    if decision == PROMOTE: set_alias(self.config, CHAMPION, int(challenger_version))
+    new_v = int(challenger_version) if decision == PROMOTE else champ_v
+    c, k = ch.get(self.primary), (champ or {}).get(self.primary)
+    write_audit(self.config, {
+        "decision": decision, "reason": reason, "challenger_version": int(challenger_version), "champion_version": champ_v,
+        "new_champion_version": new_v, "primary_metric": self.primary, "challenger_score": c, "champion_score": k,
+        "delta": (c - k) if c is not None and k is not None else None, "min_improvement": self.config.gate.min_improvement,
+        "tolerance": self.config.gate.tolerance, "challenger_metrics": json.dumps(ch), "champion_metrics": json.dumps(champ) if champ else None,
+        "validation": report.to_json(), "holdout_table": self.config.table("test_set"), "holdout_version": holdout_version,
+        "holdout_rows": len(holdout), "state_before": state.to_json()})
+    return GateDecision(decision, reason, int(challenger_version), champ_v, new_v, self.primary, ch, champ, report, holdout_version, len(holdout))
 
-# %% ../../nbs/45_models.champion_challenger.ipynb #c017
+# %% ../../nbs/45_models.champion_challenger.ipynb #c020
 def deploy(config: ProjectConfig, version: int | None = None, feature_columns: list[str] | None = None) -> GateDecision:
     "Run the gate on `version` (default: `latest-model`) against the current champion on the latest `test_set`."
-    from financial_transactions.models.custom_model import setup_tracking
-    from financial_transactions.models.registry import LATEST
-    setup_tracking(config)
+    setup_mlflow(config)
     version = version or alias_version(config, LATEST)
     if version is None: raise LookupError(f"nothing to deploy: no version of {config.registered_model_name} holds 'latest-model'")
     return ChampionChallenger(config, feature_columns).run(int(version))

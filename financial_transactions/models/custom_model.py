@@ -19,7 +19,7 @@ from .base_model import BaseAnomalyModel, ModelResult
 from ..runtime import is_databricks
 
 # %% auto #0
-__all__ = ['FEATURE_CODE_MODULE', 'feature_code_version', 'setup_tracking', 'CustomModel', 'pip_requirements', 'model_signature',
+__all__ = ['FEATURE_CODE_MODULE', 'feature_code_version', 'CustomModel', 'pip_requirements', 'model_signature',
            'log_custom_model', 'log_candidate']
 
 # %% ../../nbs/41_models.custom_model.ipynb #c006
@@ -33,14 +33,6 @@ def feature_code_version(module: str = FEATURE_CODE_MODULE) -> str:
     return f"{financial_transactions.__version__}+{digest}"
 
 # %% ../../nbs/41_models.custom_model.ipynb #c009
-def setup_tracking(config) -> str:
-    "`runtime.setup_mlflow(config)`, then select the project's experiment; returns its id."
-    from financial_transactions.runtime import setup_mlflow
-    eid = setup_mlflow(config)
-    mlflow.set_experiment(experiment_id=eid)
-    return eid
-
-# %% ../../nbs/41_models.custom_model.ipynb #c011
 class CustomModel(mlflow.pyfunc.PythonModel):
     "The served anomaly model: a fitted candidate, its feature list, its threshold and its feature code version."
     def __init__(self, model: BaseAnomalyModel, feature_code_version: str | None = None):
@@ -71,7 +63,7 @@ class CustomModel(mlflow.pyfunc.PythonModel):
         return {"model_type": self.model_type, "feature_columns": self.feature_columns, "threshold": self.threshold,
                 "feature_code_version": self.feature_code_version}
 
-# %% ../../nbs/41_models.custom_model.ipynb #c015
+# %% ../../nbs/41_models.custom_model.ipynb #c013
 def pip_requirements() -> list[str]:
     "Pinned requirements of the served model (what the serving environment installs)."
     from importlib.metadata import version

@@ -12,12 +12,14 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..config import ProjectConfig
-from .. import runtime
+from .custom_model import feature_code_version
+from .model_tournament import ModelTournament, load_train_test
+from ..runtime import setup_mlflow, table_exists, table_version
 
 # %% auto #0
 __all__ = ['LATEST', 'CHAMPION', 'FEATURE_TABLES', 'NoChampionError', 'get_aliases', 'alias_version', 'set_alias', 'version_tags',
-           'model_uri', 'load_model', 'register_model', 'register_winner', 'load_champion', 'train_and_register',
-           'DeploymentState', 'capture_state']
+           'model_uri', 'load_model', 'register_model', 'register_winner', 'Champion', 'champion', 'load_champion',
+           'train_and_register', 'DeploymentState', 'capture_state']
 
 # %% ../../nbs/43_models.registry.ipynb #c005
 LATEST, CHAMPION = "latest-model", "champion"
@@ -71,7 +73,6 @@ def register_model(config: ProjectConfig, uri: str, tags: dict | None = None) ->
 
 def register_winner(config: ProjectConfig, result) -> int:
     "Register the winner of a `TournamentResult` with its tags (data versions, features, threshold, type, verdict)."
-    from financial_transactions.models.custom_model import feature_code_version
     w, m = result.winner, result.winner_model
     if not w.model_uri: raise ValueError("the tournament ran without MLflow logging: the winner has no model to register")
     tags = {"model_type": m.model_type, "candidate": m.name, "feature_columns": m.feature_columns, "threshold": repr(float(m.threshold)),
@@ -80,26 +81,54 @@ def register_winner(config: ProjectConfig, result) -> int:
             "train_set_version": -1, "feature_table_version": -1, **result.data_tags}
     return register_model(config, w.model_uri, tags)
 
+# %% ../../nbs/43_models.registry.ipynb #c009
+@dataclass
+class Champion:
+    "The model version behind an alias (normally `champion`) and what it was trained on (from its tags)."
+    name: str
+    version: str
+    uri: str                          # models:/<name>/<version>: this version, whatever the alias does next
+    feature_columns: list[str]
+    threshold: float | None
+    train_set_version: int | None
+    feature_table_version: int | None
+    tags: dict
+    alias: str = CHAMPION
+
+def _tag_number(tags: dict, key: str, cast):
+    "A numeric tag; absent, empty or negative (the registry's 'unknown', -1) is None."
+    v = cast(tags[key]) if tags.get(key) not in (None, "", "None") else None
+    return None if v is not None and v < 0 else v
+
+def champion(config: ProjectConfig, alias: str = CHAMPION) -> Champion:
+    "The registered model version behind `alias`, with its feature list, threshold and training data versions."
+    setup_mlflow(config)
+    name = config.registered_model_name
+    try: mv = _client().get_model_version_by_alias(name, alias)
+    except MlflowException as e:
+        raise NoChampionError(f"no version of {name} holds alias '{alias}': train and deploy one first "
+                              f"(fin-mlops run retraining_workflow) ({str(e)[:200]})") from None
+    tags = dict(mv.tags or {})
+    if "feature_columns" not in tags: raise LookupError(f"{name} v{mv.version} has no 'feature_columns' tag")
+    return Champion(name, str(mv.version), model_uri(config, version=int(mv.version)), list(json.loads(tags["feature_columns"])),
+                    _tag_number(tags, "threshold", float), _tag_number(tags, "train_set_version", int),
+                    _tag_number(tags, "feature_table_version", int), tags, alias)
+
 def load_champion(config: ProjectConfig):
     "(pyfunc, version) of the model holding `champion`; `NoChampionError` if there is none."
-    v = alias_version(config, CHAMPION)
-    if v is None:
-        raise NoChampionError(f"no version of {config.registered_model_name} holds alias '{CHAMPION}': "
-                              "train and deploy one first (fin-mlops run retraining_workflow)")
-    return load_model(config, version=v), v
+    c = champion(config)
+    return load_model(config, version=int(c.version)), int(c.version)
 
-# %% ../../nbs/43_models.registry.ipynb #c013
+# %% ../../nbs/43_models.registry.ipynb #c015
 def train_and_register(config: ProjectConfig, feature_columns: list[str] | None = None, max_train_rows: int | None = None):
     "Tournament on the feature tables (the most recent `max_train_rows`, default `models.max_train_rows`), winner registered; returns (TournamentResult, version)."
-    from financial_transactions.models.custom_model import setup_tracking
-    from financial_transactions.models.model_tournament import ModelTournament, load_train_test
-    setup_tracking(config)
+    setup_mlflow(config)
     rows = config.models.max_train_rows if max_train_rows is None else max_train_rows
     train, test, tags = load_train_test(config, rows or None)
     result = ModelTournament(config, feature_columns).run(train, test, data_tags=tags)
     return result, register_winner(config, result)
 
-# %% ../../nbs/43_models.registry.ipynb #c016
+# %% ../../nbs/43_models.registry.ipynb #c018
 FEATURE_TABLES = ("gold_features", "train_set", "test_set")
 
 @dataclass
@@ -116,5 +145,5 @@ class DeploymentState:
 
 def capture_state(config: ProjectConfig, tables: tuple[str, ...] = FEATURE_TABLES) -> DeploymentState:
     "The registered model's aliases and the feature tables' current Delta versions."
-    versions = {k: runtime.table_version(config.table(k), config) for k in tables if runtime.table_exists(config.table(k), config)}
+    versions = {k: table_version(config.table(k), config) for k in tables if table_exists(config.table(k), config)}
     return DeploymentState(config.registered_model_name, get_aliases(config), versions)

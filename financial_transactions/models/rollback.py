@@ -12,7 +12,7 @@ from ..config import ProjectConfig
 from .champion_challenger import PROMOTE, ROLLBACK, read_audit, write_audit
 from .registry import (CHAMPION, FEATURE_TABLES, DeploymentState, NoChampionError, alias_version,
                                                     _not_found, capture_state, load_model, set_alias, version_tags)
-from .. import runtime
+from ..runtime import read_table, restore_table, table_version, write_table
 
 # %% auto #0
 __all__ = ['TAG_OF_TABLE', 'champion_history', 'previous_champion', 'RollbackResult', 'state_of_version', 'rollback']
@@ -57,6 +57,7 @@ def state_of_version(config: ProjectConfig, version: int) -> DeploymentState | N
         if tags.get(tag, "").lstrip("-").isdigit() and int(tags[tag]) >= 0: st.tables[k] = int(tags[tag])
     return st if st.tables else None
 
+# %% ../../nbs/46_models.rollback.ipynb #c011
 def rollback(config: ProjectConfig, to_version: int | None = None, restore_tables: bool | list[str] = False,
              state: DeploymentState | None = None, reason: str = "manual rollback") -> RollbackResult:
     """Move `champion` to `to_version` (default: the previous champion in the audit trail) and restore feature tables
@@ -82,8 +83,8 @@ def rollback(config: ProjectConfig, to_version: int | None = None, restore_table
         for k in keys:
             if k not in state.tables: continue
             name, want = config.table(k), int(state.tables[k])
-            now = runtime.table_version(name, config)
-            if now != want: restored[k] = (now, want, runtime.restore_table(name, want, config))
+            now = table_version(name, config)
+            if now != want: restored[k] = (now, want, restore_table(name, want, config))
     set_alias(config, CHAMPION, int(target))
     why = f"{reason}: champion v{cur} -> v{target}" + ("; restored " + ", ".join(f"{k} to v{w}" for k, (_, w, _) in restored.items()) if restored else "")
     write_audit(config, {"decision": ROLLBACK, "reason": why, "challenger_version": int(target), "champion_version": cur,

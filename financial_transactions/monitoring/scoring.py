@@ -4,30 +4,34 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config import ProjectConfig
-from ..models.registry import model_uri
-from .drift_detector import Champion, champion
-from .performance_monitor import row_keys, table_schema
+from ..io import TIMESTAMP, new_run_id
+from ..models.registry import Champion, champion
+from .alert_manager import Alert, AlertManager
+from .drift_detector import flatten_features
+from .performance_monitor import row_keys
+from ..runtime import (get_spark, read_spark_table, read_table, table_exists, table_schema, table_version,
+                                            write_table)
 
 # %% auto #0
 __all__ = ['log', 'CARRIED', 'SCORE_COLUMNS', 'scored_schema', 'ScoringRun', 'anomaly_alert', 'score_new_trades']
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c006
 log = logging.getLogger(__name__)
-_TS = pa.timestamp("us", tz="UTC")
 CARRIED = ("trade_id", "symbol", "ts", "price", "volume", "session_type")   # gold columns copied to each scored row when present
 SCORE_COLUMNS = [("anomaly_score", pa.float64()), ("is_anomaly", pa.bool_()), ("verdict", pa.string()),
                  ("model_name", pa.string()), ("model_version", pa.string()), ("threshold", pa.float64()),
-                 ("feature_table_version", pa.int64()), ("scored_at", _TS), ("run_id", pa.string()),
-                 ("label", pa.int64()), ("labeled_at", _TS)]
+                 ("feature_table_version", pa.int64()), ("scored_at", TIMESTAMP), ("run_id", pa.string()),
+                 ("label", pa.int64()), ("labeled_at", TIMESTAMP)]
 
 def scored_schema(gold_schema: pa.Schema) -> pa.Schema:
     "The `scored_trades` schema for a gold table: its key and context columns, then the score columns."
@@ -55,7 +59,6 @@ class ScoringRun:
 
 def anomaly_alert(config: ProjectConfig, run: ScoringRun):
     "One alert for all anomalies of a run (the worst ten listed), or None when there are none."
-    from financial_transactions.monitoring.alert_manager import Alert
     if not run.n_anomalies: return None
     cols = [c for c in ("symbol", "ts", "price", "volume", "anomaly_score") if c in run.top]
     lines = "\n".join("• " + ", ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols) for r in run.top.head(10).to_dict("records"))
@@ -68,7 +71,6 @@ def anomaly_alert(config: ProjectConfig, run: ScoringRun):
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c011
 def _new_rows_pandas(config: ProjectConfig, gold_version: int, keys: list[str]) -> pd.DataFrame:
-    from financial_transactions.runtime import read_table, table_exists
     gold = read_table(config.table("gold_features"), version=gold_version, config=config)
     st = config.table("scored_trades")
     if not table_exists(st, config): return gold
@@ -76,25 +78,17 @@ def _new_rows_pandas(config: ProjectConfig, gold_version: int, keys: list[str]) 
     m = gold.merge(done.assign(_done=True), on=keys, how="left")
     return gold[m["_done"].isna().to_numpy()]
 
-def _pinned_uri(config: ProjectConfig, champ: Champion) -> str:
-    "`models:/<name>/<version>` of the version resolved once: the alias may move meanwhile, the rows are stamped with this version."
-    return model_uri(config, version=int(champ.version))
-
 def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str]) -> pd.DataFrame:
-    import mlflow
-    from financial_transactions.monitoring.drift_detector import flatten_features
     new = _new_rows_pandas(config, gold_version, keys)
     if new.empty: return new.assign(anomaly_score=pd.Series(dtype=float), is_anomaly=pd.Series(dtype=bool))
     new = flatten_features(new, champ.feature_columns)
-    pred = mlflow.pyfunc.load_model(_pinned_uri(config, champ)).predict(new[champ.feature_columns])
+    pred = mlflow.pyfunc.load_model(champ.uri).predict(new[champ.feature_columns])
     return new.assign(anomaly_score=np.asarray(pred["anomaly_score"], dtype=np.float64), is_anomaly=np.asarray(pred["is_anomaly"], dtype=bool))
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c013
 def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str]):
-    import mlflow
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
-    from financial_transactions.runtime import get_spark, read_spark_table, table_exists
     spark = get_spark(config)
     gold = read_spark_table(config.table("gold_features"), version=gold_version, config=config)
     missing = [c for c in champ.feature_columns if c not in gold.columns]
@@ -104,7 +98,7 @@ def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys
     st = config.table("scored_trades")
     if table_exists(st, config):
         gold = gold.join(read_spark_table(st, config=config).select(*keys).distinct(), on=keys, how="left_anti")
-    udf = mlflow.pyfunc.spark_udf(spark, _pinned_uri(config, champ), env_manager="local",
+    udf = mlflow.pyfunc.spark_udf(spark, champ.uri, env_manager="local",
                                   result_type=StructType([StructField("anomaly_score", DoubleType()), StructField("is_anomaly", BooleanType())]))
     return gold.withColumn("_pred", udf(F.struct(*[F.col(c) for c in champ.feature_columns]))) \
                .withColumn("anomaly_score", F.col("_pred.anomaly_score")).withColumn("is_anomaly", F.col("_pred.is_anomaly")).drop("_pred")
@@ -128,8 +122,6 @@ def _finish(df, engine: str, config: ProjectConfig, champ: Champion, gold_versio
 def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager=None, champ: Champion | None = None,
                      run_id: str | None = None, alert: bool = True) -> ScoringRun:
     "Score the gold rows not yet in `scored_trades` with the champion, append them, alert once on the anomalies."
-    import pyarrow.compute as pc
-    from financial_transactions.runtime import table_exists, table_version, write_table
     if engine not in ("spark", "pandas"): raise ValueError(f"engine must be 'spark' or 'pandas', got {engine!r}")
     champ = champ or champion(config)
     gname = config.table("gold_features")
@@ -138,7 +130,7 @@ def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager
     gcols = table_schema(gname, config)
     keys = row_keys(gcols.names)
     schema = scored_schema(gcols)
-    run_id = run_id or uuid.uuid4().hex[:12]
+    run_id = run_id or new_run_id("score-")
     scored = (_score_spark if engine == "spark" else _score_pandas)(config, champ, gver, keys)
     t = _finish(scored, engine, config, champ, gver, run_id, schema)
     run = ScoringRun(run_id, champ.version, gver, t.num_rows, int(pc.sum(t["is_anomaly"]).as_py() or 0), engine=engine)
@@ -148,7 +140,6 @@ def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager
         run.top = an.sort_values("anomaly_score", ascending=False).head(20).reset_index(drop=True)
     if alert and run.n_anomalies:
         try:
-            from financial_transactions.monitoring.alert_manager import AlertManager
             run.alert = (alert_manager or AlertManager(config)).send(anomaly_alert(config, run))
         except Exception as e: log.warning("anomaly alert not sent: %s: %s", type(e).__name__, e)
     log.info(run.summary())

@@ -216,3 +216,11 @@ def promote_to_production(self: ModelServingDeployer, move_alias: bool = True) -
 def rollback(self: ModelServingDeployer) -> EndpointStatus:
     "Send all the traffic back to the champion and drop the challenger."
     return self.apply({self._champion(): 100})
+
+# %% ../../nbs/60_serving.model_serving.ipynb #c020
+@patch
+def run_action(self: ModelServingDeployer, action: str, percent: int | None = None) -> EndpointStatus:
+    "Run `action` (deploy, canary, promote or rollback) on the endpoint."
+    acts = {"deploy": self.deploy, "canary": lambda: self.canary(percent), "promote": self.promote_to_production, "rollback": self.rollback}
+    if action not in acts: raise ServingError(f"unknown action {action!r}: one of {sorted(acts)}")
+    return acts[action]()

@@ -4,48 +4,28 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import time
-import uuid
 from dataclasses import dataclass
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from ..config import SimulatorConfig
+from ..markets import EXCHANGE_TZ, market_class
 
 # %% auto #0
-__all__ = ['BASE_PRICES', 'ANNUAL_VOL', 'CRYPTO_PREFIXES', 'ANOMALY_KINDS', 'EASTERN', 'is_crypto', 'symbol_profile',
-           'SimulatedMarket', 'MarketSimulator', 'bar_starts', 'simulate_bars', 'trade_line', 'write_bytes_atomic',
-           'write_lines_atomic', 'new_run_id', 'land_trades', 'landed_files', 'read_landed']
+__all__ = ['BASE_PRICES', 'ANNUAL_VOL', 'ANOMALY_KINDS', 'symbol_profile', 'SimulatedMarket', 'MarketSimulator', 'bar_starts',
+           'simulate_bars']
 
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c004
-try:
-    import orjson as _orjson
-    def _dumps(obj) -> bytes: return _orjson.dumps(obj)
-    def _loads(b): return _orjson.loads(b)
-except ImportError:  # pragma: no cover - orjson is a dependency; plain json keeps the module importable without it
-    import json as _json
-    def _dumps(obj) -> bytes: return _json.dumps(obj, separators=(",", ":")).encode()
-    def _loads(b): return _json.loads(b)
-
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c007
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c006
 BASE_PRICES = {"AAPL": 230.0, "MSFT": 420.0, "GOOGL": 170.0, "AMZN": 200.0, "NVDA": 140.0, "META": 560.0,
                "TSLA": 330.0, "JPM": 240.0, "V": 310.0, "IBM": 220.0, "BINANCE:BTCUSDT": 92000.0,
                "BINANCE:ETHUSDT": 3300.0}
 ANNUAL_VOL = {"TSLA": 0.60, "NVDA": 0.50, "META": 0.40, "AMZN": 0.35, "BINANCE:BTCUSDT": 0.55, "BINANCE:ETHUSDT": 0.70}
-CRYPTO_PREFIXES = ("BINANCE:", "COINBASE:", "KRAKEN:")
 ANOMALY_KINDS = ("price_spike", "fat_finger", "volume_burst", "stale_print", "trade_burst")
 
 def _stable_hash(*parts) -> int:
     "A hash of `parts` that is the same in every process (Python's `hash` is salted)."
     return int.from_bytes(hashlib.sha256("|".join(map(str, parts)).encode()).digest()[:8], "little")
-
-def is_crypto(symbol: str) -> bool:
-    "Whether `symbol` is a crypto pair (trades around the clock, fractional sizes, no conditions)."
-    return symbol.upper().startswith(CRYPTO_PREFIXES)
 
 def symbol_profile(symbol: str) -> tuple[float, float]:
     "Start price and yearly volatility of `symbol`."
@@ -54,7 +34,7 @@ def symbol_profile(symbol: str) -> tuple[float, float]:
     vol = ANNUAL_VOL.get(symbol, 0.25 + (h >> 20) % 20 / 100)
     return float(price), float(vol)
 
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c010
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c009
 def _to_epoch_ms(start) -> int:
     "Epoch milliseconds of an ISO string, a Timestamp/datetime or an int (already ms)."
     if isinstance(start, (int, np.integer)): return int(start)
@@ -86,7 +66,7 @@ class SimulatedMarket:
         out["anomalies"] = self.anomalies.groupby("symbol").size().reindex(out.index, fill_value=0)
         return out.rename_axis("symbol").reset_index()
 
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c011
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c010
 class MarketSimulator:
     "A seeded market of `symbols`: trades with volatility regimes, a U-shaped day and injected anomalies."
     def __init__(self, config: SimulatorConfig, symbols: list[str]):
@@ -113,7 +93,7 @@ class MarketSimulator:
         episodes = _inject_anomalies(rng, per, n, self.config.anomaly_rate)
         return _assemble(per, episodes, start_ms, self.symbols, self.config.seed, regime_shift)
 
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c013
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c012
 def _u_shaped_times(rng, n: int, span_s: float, busier: float = 0.0) -> np.ndarray:
     "`n` sorted arrival times in [0, span_s) seconds, four times as dense at the open and close as at midday."
     u = np.linspace(0, 1, 2001)
@@ -131,10 +111,11 @@ def _regimes(rng, ts: np.ndarray, span_s: float, shift: float) -> np.ndarray:
     k = np.searchsorted(np.array(edges), ts, side="right") - 1
     return np.where(np.array(state)[k], 3.0, 1.0)
 
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c013
 def _simulate_symbol(rng, symbol: str, ts: np.ndarray, span_s: float, shift: float) -> dict:
     "Prices, sizes and conditions of one symbol's trades at times `ts` (seconds into the session)."
     p0, vol = symbol_profile(symbol)
-    crypto = is_crypto(symbol)
+    crypto = market_class(symbol) == "crypto"
     sec_vol = vol / np.sqrt((365 * 86400) if crypto else (252 * 23400)) * (1 + 2 * shift)
     dt = np.diff(ts, prepend=ts[0] - 1.0).clip(1e-3, None)
     steps = sec_vol * _regimes(rng, ts, span_s, shift) * np.sqrt(dt) * rng.standard_t(4, len(ts)) / np.sqrt(2)
@@ -180,6 +161,7 @@ def _inject_anomalies(rng, per: dict, n: int, rate: float) -> list[dict]:
         episodes.append(_apply(rng, kind, e, s, d, i))
     return episodes
 
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c017
 def _apply(rng, kind: str, e: int, s: str, d: dict, i: int) -> dict:
     "Inject one episode of `kind` at trade `i` of symbol arrays `d`."
     p, v = d["p"], d["v"]
@@ -218,7 +200,7 @@ def _apply(rng, kind: str, e: int, s: str, d: dict, i: int) -> dict:
     d["kind"][idx] = kind; d["episode"][idx] = e
     return {"episode": e, "symbol": s, "kind": kind, "n": len(idx)}
 
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c016
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c018
 def _assemble(per: dict, episodes: list, start_ms: int, symbols: list, seed: int, shift: float) -> SimulatedMarket:
     "One time-sorted trade table with a unique (s, t, p, v) key, and the anomaly table pointing into it."
     frames = []
@@ -241,9 +223,8 @@ def _assemble(per: dict, episodes: list, start_ms: int, symbols: list, seed: int
     trades["s"] = trades["s"].astype(object)
     return SimulatedMarket(trades=trades, anomalies=anomalies, symbols=list(symbols), seed=seed, regime_shift=shift)
 
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c029
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c031
 _INTERVAL_MIN = {"1min": 1, "5min": 5, "15min": 15, "30min": 30, "60min": 60}
-EASTERN = ZoneInfo("America/New_York")
 
 def _ms(ts) -> np.ndarray:
     "Epoch milliseconds of a DatetimeIndex (or Series) of aware timestamps, whatever their resolution."
@@ -252,19 +233,20 @@ def _ms(ts) -> np.ndarray:
 def bar_starts(interval: str, n_bars: int, end) -> pd.DatetimeIndex:
     "Starts (UTC) of the last `n_bars` complete bars by `end`: extended-hours weekday slots, or weekdays for `daily`."
     end = pd.Timestamp(end); end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
-    last_day = end.tz_convert(EASTERN).tz_localize(None).normalize()
+    last_day = end.tz_convert(EXCHANGE_TZ).tz_localize(None).normalize()
     if interval == "daily":
-        return pd.bdate_range(end=last_day, periods=n_bars).tz_localize(EASTERN).tz_convert("UTC")
+        return pd.bdate_range(end=last_day, periods=n_bars).tz_localize(EXCHANGE_TZ).tz_convert("UTC")
     if interval not in _INTERVAL_MIN: raise ValueError(f"unknown interval {interval!r}, expected one of {list(_INTERVAL_MIN)} or 'daily'")
     step = pd.Timedelta(minutes=_INTERVAL_MIN[interval])
     out, day = [], last_day
     while len(out) < n_bars:
         if day.weekday() < 5:
-            slots = pd.date_range(day + pd.Timedelta(hours=4), day + pd.Timedelta(hours=20) - step, freq=step).tz_localize(EASTERN)
+            slots = pd.date_range(day + pd.Timedelta(hours=4), day + pd.Timedelta(hours=20) - step, freq=step).tz_localize(EXCHANGE_TZ)
             out = [s for s in slots.tz_convert("UTC") if s + step <= end] + out
         day -= pd.Timedelta(days=1)
     return pd.DatetimeIndex(out[-n_bars:])
 
+# %% ../../nbs/10_streaming.market_simulator.ipynb #c033
 def simulate_bars(symbol: str, interval: str = "5min", n_bars: int = 100, end=None, seed: int = 42) -> pd.DataFrame:
     "OHLCV bars of `symbol` (columns ts [epoch ms, bar start UTC], open, high, low, close, volume), oldest first."
     end = end if end is not None else pd.Timestamp("2026-11-23T21:00:00Z")
@@ -274,61 +256,10 @@ def simulate_bars(symbol: str, interval: str = "5min", n_bars: int = 100, end=No
     minutes = 390 if interval == "daily" else _INTERVAL_MIN[interval]
     step_sd = vol / np.sqrt(252 * 390) * np.sqrt(minutes / 20)
     paths = p0 * np.exp(np.cumsum(rng.standard_t(4, (n_bars, 20)) / np.sqrt(2) * step_sd, axis=None).reshape(n_bars, 20))
-    hours = starts.tz_convert(EASTERN).hour.to_numpy() + starts.tz_convert(EASTERN).minute.to_numpy() / 60
+    hours = starts.tz_convert(EXCHANGE_TZ).hour.to_numpy() + starts.tz_convert(EXCHANGE_TZ).minute.to_numpy() / 60
     shape = 1.0 if interval == "daily" else 1 + 3 * ((hours - 12) / 8) ** 2 * ((hours >= 9.5) & (hours < 16)) + 0.1
     base = 5e7 if interval == "daily" else 4e5 * minutes / 390 * 10
     volume = np.round(rng.lognormal(np.log(base), 0.4, n_bars) * shape).astype(np.int64)
     return pd.DataFrame({"ts": _ms(starts),
                          "open": np.round(paths[:, 0], 4), "high": np.round(paths.max(1), 4),
                          "low": np.round(paths.min(1), 4), "close": np.round(paths[:, -1], 4), "volume": volume})
-
-# %% ../../nbs/10_streaming.market_simulator.ipynb #c032
-def trade_line(s: str, p: float, t: int, v: float, c, run_id: str, received_ms: int) -> bytes:
-    "One landed trade as a JSON line (without the newline)."
-    return _dumps({"s": s, "p": p, "t": t, "v": v, "c": c, "run_id": run_id, "received_ms": received_ms})
-
-def write_bytes_atomic(path: str | Path, data: bytes, fsync: bool = True) -> Path:
-    "Write `data` to `path` atomically: a hidden temp file (`.<name>.<pid>.tmp`), fsync, then rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if fsync: f.flush(); os.fsync(f.fileno())
-    os.replace(tmp, path)
-    return path
-
-def write_lines_atomic(path: str | Path, lines: list[bytes], fsync: bool = True) -> Path:
-    "Write `lines` (bytes, no newlines) as a JSON-lines file at `path` atomically."
-    return write_bytes_atomic(path, b"\n".join(lines) + (b"\n" if lines else b""), fsync)
-
-def new_run_id(prefix: str = "") -> str:
-    "A sortable, unique run id: UTC time plus random hex."
-    return f"{prefix}{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:8]}"
-
-def land_trades(trades: pd.DataFrame, landing_dir: str | Path, run_id: str, chunk: int = 50_000,
-                received_ms: int | None = None, start_seq: int = 0) -> list[Path]:
-    "Write `trades` (columns s, p, t, v, c) to `landing_dir` in the landing format, `chunk` trades per file."
-    if chunk <= 0: raise ValueError("chunk must be positive")
-    rec = int(time.time() * 1000) if received_ms is None else int(received_ms)
-    cols = [trades[k].tolist() for k in ("s", "p", "t", "v")]
-    cs = [c if isinstance(c, list) or c is None else list(c) for c in trades["c"].tolist()]
-    out = []
-    for k, i in enumerate(range(0, len(trades), chunk)):
-        lines = [trade_line(s, float(p), int(t), float(v), c, run_id, rec)
-                 for s, p, t, v, c in zip(cols[0][i:i + chunk], cols[1][i:i + chunk], cols[2][i:i + chunk], cols[3][i:i + chunk], cs[i:i + chunk], strict=True)]
-        out.append(write_lines_atomic(Path(landing_dir) / f"trades-{run_id}-{start_seq + k:06d}.jsonl", lines))
-    return out
-
-def landed_files(landing_dir: str | Path, prefix: str = "trades-") -> list[Path]:
-    "The complete landed files in `landing_dir` (temp files skipped), in name order."
-    d = Path(landing_dir)
-    if not d.exists(): return []
-    return sorted(p for p in d.iterdir() if p.name.startswith(prefix) and p.suffix == ".jsonl" and not p.name.startswith("."))
-
-def read_landed(landing_dir: str | Path, prefix: str = "trades-") -> pd.DataFrame:
-    "Every record in the landed JSON-lines files of `landing_dir`, with the file name in `_file`."
-    rows = []
-    for p in landed_files(landing_dir, prefix):
-        for line in p.read_bytes().splitlines():
-            if line.strip(): r = _loads(line); r["_file"] = p.name; rows.append(r)
-    return pd.DataFrame(rows)
