@@ -6,8 +6,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export NBDEV_TEST_FLAGS ?= spark slow
+# the notebooks whose tables and charts the docs show (make outputs refreshes them)
+DOC_NBS := nbs/03_markets.ipynb nbs/06_bundle.ipynb nbs/10_streaming.market_simulator.ipynb nbs/20_features.feature_engineering.ipynb \
+           nbs/22_features.simulated_sets.ipynb nbs/33_dlt.gold_features.ipynb nbs/42_models.model_tournament.ipynb \
+           nbs/45_models.champion_challenger.ipynb nbs/51_monitoring.drift_detector.ipynb nbs/70_dashboard.demo.ipynb \
+           nbs/71_dashboard.export.ipynb
 
-.PHONY: install run test test-fast lab docs readme export clean lint bench help
+.PHONY: install run test test-fast lab docs outputs readme export clean lint bench help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14
 
@@ -48,10 +53,11 @@ lint: install  ## ruff over the generated package, tests and benchmarks
 readme: install  ## README.md from nbs/index.ipynb (works without Quarto)
 	$(PY) scripts/make_readme.py
 
-docs: install  ## the documentation site (needs Quarto; CI's docs workflow installs it)
-	@command -v quarto >/dev/null 2>&1 || { echo "Quarto is not installed, so the site cannot be built here."; \
-	  echo "Install it from quarto.org, or read the notebooks in nbs/ (README.md is built without it: make readme)."; exit 1; }
-	$(VENV)/bin/nbdev-docs
+docs: install  ## the documentation site in _docs/ (Quarto where installed, else plain HTML from nbdev's processed notebooks)
+	$(PY) scripts/make_docs.py
+
+outputs: install  ## re-run notebooks and keep their tables and charts as committed outputs: make outputs NB="nbs/42_*.ipynb"
+	$(PY) scripts/refresh_outputs.py $(or $(NB),$(DOC_NBS))
 
 bench: install  ## run every benchmark in bench/ and print the figures
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

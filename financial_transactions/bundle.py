@@ -23,8 +23,8 @@ from .io import new_run_id, write_json
 from .runtime import lakehouse_root
 
 # %% auto #0
-__all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'load_bundle', 'task_order', 'run_decision', 'TaskResult', 'JobRun',
-           'JobFailed', 'resolve_dynamic', 'ensure_kernel', 'Progress', 'run_job', 'jobs_table', 'target_env',
+__all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'load_bundle', 'task_order', 'TaskResult', 'JobRun', 'JobFailed',
+           'run_decision', 'resolve_dynamic', 'ensure_kernel', 'Progress', 'run_job', 'jobs_table', 'target_env',
            'bundle_config', 'run_jobs']
 
 # %% ../nbs/06_bundle.ipynb #c006
@@ -168,28 +168,6 @@ def task_order(job: dict, job_name: str = "job") -> list[dict]:
     return order
 
 # %% ../nbs/06_bundle.ipynb #c016
-RUN_IF = ("ALL_SUCCESS", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_DONE", "AT_LEAST_ONE_FAILED", "ALL_FAILED")
-
-def run_decision(task: dict, results: dict[str, TaskResult]) -> str:
-    "'RUN', 'UPSTREAM_FAILED' or 'EXCLUDED' for `task` given its dependencies' results."
-    deps = task.get("depends_on") or []
-    if not deps: return "RUN"
-    states = []
-    for d in deps:
-        r = results[d["task_key"]]
-        if r.state in ("FAILED", "UPSTREAM_FAILED"): states.append("failed")
-        elif r.state == "SUCCESS" and ("outcome" not in d or str(d["outcome"]).lower() == str(r.outcome).lower()): states.append("success")
-        else: states.append("skipped")
-    rule = task.get("run_if", "ALL_SUCCESS")
-    if rule not in RUN_IF: raise BundleError(f"task '{task['task_key']}': run_if must be one of {RUN_IF}, got {rule!r}")
-    failed, ok = states.count("failed"), states.count("success")
-    if rule == "ALL_DONE": return "RUN"
-    if rule == "AT_LEAST_ONE_FAILED": return "RUN" if failed else "EXCLUDED"
-    if rule == "ALL_FAILED": return "RUN" if failed == len(states) else "EXCLUDED"
-    run = {"ALL_SUCCESS": ok == len(states), "NONE_FAILED": not failed and ok > 0, "AT_LEAST_ONE_SUCCESS": ok > 0}[rule]
-    return "RUN" if run else ("UPSTREAM_FAILED" if failed else "EXCLUDED")
-
-# %% ../nbs/06_bundle.ipynb #c018
 @dataclass
 class TaskResult:
     "What happened to one task: state, outcome (condition tasks), attempts, seconds, executed notebook, error."
@@ -220,6 +198,28 @@ class JobRun:
 
 class JobFailed(RuntimeError):
     "A job ended with a failed task; the message names the job, the task and the cell."
+
+# %% ../nbs/06_bundle.ipynb #c017
+RUN_IF = ("ALL_SUCCESS", "NONE_FAILED", "AT_LEAST_ONE_SUCCESS", "ALL_DONE", "AT_LEAST_ONE_FAILED", "ALL_FAILED")
+
+def run_decision(task: dict, results: dict[str, TaskResult]) -> str:
+    "'RUN', 'UPSTREAM_FAILED' or 'EXCLUDED' for `task` given its dependencies' results."
+    deps = task.get("depends_on") or []
+    if not deps: return "RUN"
+    states = []
+    for d in deps:
+        r = results[d["task_key"]]
+        if r.state in ("FAILED", "UPSTREAM_FAILED"): states.append("failed")
+        elif r.state == "SUCCESS" and ("outcome" not in d or str(d["outcome"]).lower() == str(r.outcome).lower()): states.append("success")
+        else: states.append("skipped")
+    rule = task.get("run_if", "ALL_SUCCESS")
+    if rule not in RUN_IF: raise BundleError(f"task '{task['task_key']}': run_if must be one of {RUN_IF}, got {rule!r}")
+    failed, ok = states.count("failed"), states.count("success")
+    if rule == "ALL_DONE": return "RUN"
+    if rule == "AT_LEAST_ONE_FAILED": return "RUN" if failed else "EXCLUDED"
+    if rule == "ALL_FAILED": return "RUN" if failed == len(states) else "EXCLUDED"
+    run = {"ALL_SUCCESS": ok == len(states), "NONE_FAILED": not failed and ok > 0, "AT_LEAST_ONE_SUCCESS": ok > 0}[rule]
+    return "RUN" if run else ("UPSTREAM_FAILED" if failed else "EXCLUDED")
 
 # %% ../nbs/06_bundle.ipynb #c020
 _DYN = re.compile(r"\{\{\s*([A-Za-z0-9_.\-]+)\s*\}\}")

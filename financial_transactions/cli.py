@@ -31,7 +31,7 @@ from .streaming.finnhub_collector import FinnhubAuthError, FinnhubCollector, col
 __all__ = ['Env', 'COMMANDS', 'run', 'jobs', 'validate', 'feed_serve', 'feed_alphavantage', 'collect_finnhub',
            'collect_alphavantage', 'pipeline_run', 'pipeline_expectations', 'serve', 'dashboard', 'main']
 
-# %% ../nbs/80_cli.ipynb #c006
+# %% ../nbs/80_cli.ipynb #c007
 Env = Annotated[str, "config env: local, dev, acc or prd", {"choices": ["local", "dev", "acc", "prd"]}]
 
 @call_parse
@@ -59,6 +59,7 @@ def jobs(Target: str = None,   # bundle target (default: the bundle's default ta
     for r in jobs_table(b): print(f"  {r['job']:<28} {r['tasks']}" + (f"   [{r['schedule']}]" if r["schedule"] else ""))
     return 0
 
+# %% ../nbs/80_cli.ipynb #c008
 @call_parse
 def validate(Target: Annotated[str, "target to validate (repeatable; default: dev, acc and prd)", {"action": "append"}] = None) -> int:
     "Validate databricks.yml and resources/*.yml offline: strict resource schemas, notebook paths and parameters, schedules, no secrets as parameters."
@@ -74,7 +75,7 @@ def validate(Target: Annotated[str, "target to validate (repeatable; default: de
             print(f"✓ target {t}: {len(b.jobs)} jobs, {len(b.pipelines)} pipelines valid")
     return 1 if bad else 0
 
-# %% ../nbs/80_cli.ipynb #c008
+# %% ../nbs/80_cli.ipynb #c010
 @call_parse
 def feed_serve(port: int = 8765,              # port on 127.0.0.1 (0 picks a free one)
                env: Env = "dev",              # config env for the defaults (symbols, simulator)
@@ -104,6 +105,7 @@ def feed_serve(port: int = 8765,              # port on 127.0.0.1 (0 picks a fre
         print(dumps({"event": "stopped", "why": why, **srv.stats, "cursor": srv.cursor}).decode(), flush=True)
     return 0
 
+# %% ../nbs/80_cli.ipynb #c011
 def _list(csv: str | None) -> list[str] | None:
     "`a,b, c` as a list (None stays None)."
     return [x.strip() for x in csv.split(",") if x.strip()] if csv else None
@@ -123,7 +125,7 @@ def feed_alphavantage(port: int = 8766,           # port on 127.0.0.1 (0 picks a
     print(dumps({"event": "stopped", "why": why, "requests": len(srv.requests)}).decode(), flush=True)
     return 0
 
-# %% ../nbs/80_cli.ipynb #c012
+# %% ../nbs/80_cli.ipynb #c016
 @call_parse
 def collect_finnhub(url: str = None,          # WebSocket URL (default: ingestion.finnhub.url, or live_url when FINNHUB_API_KEY is set)
                     symbols: str = None,      # comma-separated symbols (default: ingestion.symbols)
@@ -165,7 +167,7 @@ def collect_finnhub(url: str = None,          # WebSocket URL (default: ingestio
                  "seconds": round((st.ended_at - st.started_at).total_seconds(), 3)}).decode(), flush=True)
     return rc
 
-# %% ../nbs/80_cli.ipynb #c013
+# %% ../nbs/80_cli.ipynb #c017
 @call_parse
 def collect_alphavantage(url: str = None,        # query URL (default: ingestion.alphavantage.url, or live_url when a key is set)
                          symbols: str = None,    # comma-separated symbols (default: ingestion.symbols)
@@ -187,7 +189,7 @@ def collect_alphavantage(url: str = None,        # query URL (default: ingestion
                  "failures": col.failures}).decode(), flush=True)
     return 0 if st.landed or not col.failures else 1
 
-# %% ../nbs/80_cli.ipynb #c017
+# %% ../nbs/80_cli.ipynb #c021
 @call_parse
 def pipeline_run(env: Env = "dev",
                  full_refresh: bool = False,   # empty the pipeline tables and checkpoints and rebuild from the landing zone
@@ -199,6 +201,7 @@ def pipeline_run(env: Env = "dev",
     print(jsonlib.dumps(res, indent=2, default=str) if json else "\n".join(summary_lines(res)))
     return 0
 
+# %% ../nbs/80_cli.ipynb #c022
 @call_parse
 def pipeline_expectations(env: Env = "dev"):
     "List the silver expectations (the data-quality rules) with their actions."
@@ -208,7 +211,7 @@ def pipeline_expectations(env: Env = "dev"):
         for e in exps: print(f"{ds:7} {e.action:5} {e.name:24} {e.constraint}")
     return 0
 
-# %% ../nbs/80_cli.ipynb #c018
+# %% ../nbs/80_cli.ipynb #c023
 @call_parse
 def serve(env: str = "dev",                    # config env: tables, registered model, default port
           host: str = "127.0.0.1",             # loopback address to bind
@@ -237,6 +240,7 @@ def serve(env: str = "dev",                    # config env: tables, registered 
     print(jsonlib.dumps({"event": "stopped", "why": why, "requests": gw.counts, "logged": n}), flush=True)
     return 0
 
+# %% ../nbs/80_cli.ipynb #c024
 @call_parse
 def dashboard(env: str = "dev",                # config env whose tables are shown
               host: str = "127.0.0.1", port: int = 8790,   # where to serve (port 0 picks a free one)
@@ -262,7 +266,7 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
         serve_until(duration)
     return 0
 
-# %% ../nbs/80_cli.ipynb #c020
+# %% ../nbs/80_cli.ipynb #c026
 COMMANDS: dict[str, Callable | dict[str, Callable]] = {
     "run": run, "jobs": jobs, "validate": validate,
     "feed": {"serve": feed_serve, "alphavantage": feed_alphavantage},
@@ -290,7 +294,7 @@ def _call(f, argv: list[str], prog: str) -> int:
     var = next((k for k, p in inspect.signature(fn).parameters.items() if p.kind is p.VAR_POSITIONAL), None)
     return fn(*(args.pop(var) if var else ()), **args)
 
-# %% ../nbs/80_cli.ipynb #c021
+# %% ../nbs/80_cli.ipynb #c027
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `fin-mlops` command."
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -91,7 +91,7 @@ def _handle(self: DatabricksStub, h: QuietHandler, method: str):
         status, out = e.status, {"error_code": e.error_code, "message": e.message}
     h.send_json(status, out or {})
 
-# %% ../nbs/05_databricks_stub.ipynb #c012
+# %% ../nbs/05_databricks_stub.ipynb #c013
 class StubValidationError(ValueError):
     "A request body the serving-endpoints API would refuse; the message names the field."
 
@@ -111,7 +111,7 @@ INFERENCE_TABLE_KEYS = {"catalog_name", "schema_name", "table_name_prefix", "ena
 def _unknown(body: dict, allowed: set, where: str) -> list[str]:
     return [f"{where}{k}: unknown field" for k in sorted(set(body) - allowed)]
 
-# %% ../nbs/05_databricks_stub.ipynb #c013
+# %% ../nbs/05_databricks_stub.ipynb #c014
 def validate_config(config: dict, where: str = "") -> list[str]:
     "Problems with an endpoint core config (served entities and traffic), as `path: reason` strings."
     if not isinstance(config, dict): return [f"{where or 'config'}: must be an object"]
@@ -157,7 +157,7 @@ def validate_config(config: dict, where: str = "") -> list[str]:
     if total != 100: errs.append(f"{where}traffic_config.routes: traffic percentages must sum to 100, got {total}")
     return errs
 
-# %% ../nbs/05_databricks_stub.ipynb #c014
+# %% ../nbs/05_databricks_stub.ipynb #c015
 def validate_ai_gateway(body: dict, where: str = "") -> list[str]:
     "Problems with an AI Gateway config (the inference table part is checked in full)."
     if not isinstance(body, dict): return [f"{where or 'ai_gateway'}: must be an object"]
@@ -190,7 +190,7 @@ def validate_create(body: dict) -> list[str]:
         if not isinstance(t, dict) or "key" not in t: errs.append(f"tags[{i}].key: required")
     return errs
 
-# %% ../nbs/05_databricks_stub.ipynb #c018
+# %% ../nbs/05_databricks_stub.ipynb #c019
 def _now_ms() -> int: return int(time.time() * 1000)
 
 class ServingEndpoints:
@@ -223,7 +223,7 @@ class ServingEndpoints:
         if name not in self.endpoints: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Endpoint with name '{name}' does not exist.")
         return self._refresh(self.endpoints[name])
 
-# %% ../nbs/05_databricks_stub.ipynb #c019
+# %% ../nbs/05_databricks_stub.ipynb #c020
 def _check(errs: list[str]):
     if errs: raise ApiError(400, "INVALID_PARAMETER_VALUE", "; ".join(errs))
 
@@ -256,7 +256,7 @@ def _ai_gateway(self: ServingEndpoints, ep: dict, body: dict) -> dict:
     ep["ai_gateway"], ep["last_updated_timestamp"] = copy.deepcopy(body), _now_ms()
     return copy.deepcopy(body)
 
-# %% ../nbs/05_databricks_stub.ipynb #c020
+# %% ../nbs/05_databricks_stub.ipynb #c021
 @patch
 def _start_update(self: ServingEndpoints, ep: dict, config: dict):
     ents = [{**e, "workload_type": e.get("workload_type", "CPU"), "creator": "stub@example.com", "creation_timestamp": _now_ms(),
@@ -282,7 +282,7 @@ def _refresh(self: ServingEndpoints, ep: dict) -> dict:
         ep["pending"], ep["last_updated_timestamp"] = None, _now_ms()
     return ep
 
-# %% ../nbs/05_databricks_stub.ipynb #c021
+# %% ../nbs/05_databricks_stub.ipynb #c022
 _HEAD = ("name", "id", "creator", "creation_timestamp", "last_updated_timestamp")
 
 @patch
@@ -306,7 +306,7 @@ def _summary(self: ServingEndpoints, ep: dict) -> dict:
     if ep["tags"]: out["tags"] = copy.deepcopy(ep["tags"])
     return out
 
-# %% ../nbs/05_databricks_stub.ipynb #c030
+# %% ../nbs/05_databricks_stub.ipynb #c031
 def jobs_routes(jobs: dict[int, str], runs: list | None = None) -> Routes:
     "Routes of `/api/2.2/jobs/list` and `/api/2.2/jobs/run-now` over the deployed `jobs` ({job_id: name}); runs go to `runs`."
     runs = [] if runs is None else runs
@@ -317,7 +317,7 @@ def jobs_routes(jobs: dict[int, str], runs: list | None = None) -> Routes:
     return {("GET", r"/api/2\.2/jobs/list"): lambda body, m: {"jobs": [{"job_id": k, "settings": {"name": n}} for k, n in jobs.items()]},
             ("POST", r"/api/2\.2/jobs/run-now"): run_now}
 
-# %% ../nbs/05_databricks_stub.ipynb #c033
+# %% ../nbs/05_databricks_stub.ipynb #c034
 GRANULARITIES = ("5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "1 month", "1 year")
 PROBLEM_TYPES = ("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION")
 
@@ -337,7 +337,7 @@ def _check_monitor(t: str, body: dict, monitors: dict):
     bad = [g for g in il["granularities"] if g not in GRANULARITIES]
     if bad: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"unsupported granularities {bad}")
 
-# %% ../nbs/05_databricks_stub.ipynb #c034
+# %% ../nbs/05_databricks_stub.ipynb #c035
 def quality_monitor_routes(monitors: dict | None = None) -> Routes:
     "Routes of `/api/2.1/unity-catalog/tables/{name}/monitor` (create, get, delete) over the dict `monitors`."
     monitors = {} if monitors is None else monitors

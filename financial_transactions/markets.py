@@ -17,7 +17,7 @@ __all__ = ['EXCHANGE_TZ', 'MARKETS', 'SPECIAL_CLOSURES', 'CALENDAR_YEARS', 'SESS
            'market_class_column', 'all_day_column', 'nyse_holidays', 'nyse_early_closes', 'session_type',
            'session_type_column', 'trading_day', 'trading_day_column']
 
-# %% ../nbs/03_markets.ipynb #c006
+# %% ../nbs/03_markets.ipynb #c007
 EXCHANGE_TZ = "America/New_York"
 MARKETS = ("equity", "crypto", "fx")
 
@@ -34,7 +34,7 @@ def is_24_7(symbol: str, pipeline: PipelineConfig | None = None) -> bool:
     "Whether `symbol` trades around the clock (crypto and FX)."
     return market_class(symbol, pipeline) != "equity"
 
-# %% ../nbs/03_markets.ipynb #c009
+# %% ../nbs/03_markets.ipynb #c010
 def market_class_column(symbol_col: str = "symbol", pipeline: PipelineConfig | None = None):
     "`market_class` as a Spark column expression over a symbol column."
     from pyspark.sql import functions as F
@@ -49,7 +49,7 @@ def all_day_column(symbol_col: str = "symbol", pipeline: PipelineConfig | None =
     "`is_24_7` as a Spark boolean column."
     return market_class_column(symbol_col, pipeline) != "equity"
 
-# %% ../nbs/03_markets.ipynb #c011
+# %% ../nbs/03_markets.ipynb #c012
 SPECIAL_CLOSURES = {dt.date(2001, 9, 11): "9/11", dt.date(2001, 9, 12): "9/11", dt.date(2001, 9, 13): "9/11",
                     dt.date(2001, 9, 14): "9/11", dt.date(2004, 6, 11): "Reagan funeral", dt.date(2007, 1, 2): "Ford funeral",
                     dt.date(2012, 10, 29): "Hurricane Sandy", dt.date(2012, 10, 30): "Hurricane Sandy",
@@ -77,7 +77,7 @@ def _nth_weekday(y: int, month: int, weekday: int, n: int) -> dt.date:
 def _observed(d: dt.date) -> dt.date:
     return d - dt.timedelta(days=1) if d.weekday() == 5 else d + dt.timedelta(days=1) if d.weekday() == 6 else d
 
-# %% ../nbs/03_markets.ipynb #c012
+# %% ../nbs/03_markets.ipynb #c013
 @cache
 def nyse_holidays(year: int) -> dict[dt.date, str]:
     "Full-day NYSE closures in `year` (weekdays only), with their names."
@@ -104,7 +104,7 @@ def nyse_early_closes(year: int) -> frozenset[dt.date]:
     if dt.date(year, 7, 4).weekday() in (1, 2, 3, 4): out.add(dt.date(year, 7, 3))
     return frozenset(out - set(nyse_holidays(year)))
 
-# %% ../nbs/03_markets.ipynb #c015
+# %% ../nbs/03_markets.ipynb #c016
 CALENDAR_YEARS = range(1990, 2101)
 SESSIONS = ("pre_market", "regular", "after_hours", "closed", "24_7")
 
@@ -129,7 +129,7 @@ def session_type(ts, symbol, pipeline: PipelineConfig | None = None) -> np.ndarr
     out[np.array([is_24_7(s, pipeline) for s in sym], dtype=bool)] = "24_7"
     return out
 
-# %% ../nbs/03_markets.ipynb #c017
+# %% ../nbs/03_markets.ipynb #c018
 def session_type_column(ts_col: str = "ts", symbol_col: str = "symbol", pipeline: PipelineConfig | None = None):
     "The `session_type` rule as a Spark column expression over a UTC timestamp column and a symbol column."
     from pyspark.sql import functions as F
@@ -144,7 +144,7 @@ def session_type_column(ts_col: str = "ts", symbol_col: str = "symbol", pipeline
              .when(mins < 4 * 60, "closed").when(mins < 9 * 60 + 30, "pre_market")
              .when(mins < close, "regular").when(mins < post, "after_hours").otherwise("closed"))
 
-# %% ../nbs/03_markets.ipynb #c021
+# %% ../nbs/03_markets.ipynb #c022
 def trading_day(ts_ns: np.ndarray, all_day: np.ndarray) -> np.ndarray:
     "Days since 1970-01-01 of each trade's trading day: New York date, or UTC date where `all_day` (24/7 symbols)."
     day_ns = 86_400 * 10**9

@@ -175,7 +175,14 @@ def _conform(t: pa.Table, schema: pa.Schema) -> pa.Table:
     "Order columns like the table and apply the lossless casts `check_schema` allowed."
     return pa.Table.from_arrays([t.column(f.name).cast(f.type) for f in schema], schema=schema)
 
-# %% ../nbs/02_runtime.ipynb #c018
+def _checked(t: pa.Table, name: str, config: ProjectConfig | None):
+    "(the existing table, `t` checked against its schema and conformed to it)."
+    dt = _delta(name, config)
+    schema = _table_schema(dt)
+    check_schema(t.schema, schema, name)
+    return dt, _conform(t, schema)
+
+# %% ../nbs/02_runtime.ipynb #c019
 def write_table(df, name: str, mode: str = "append", config: ProjectConfig | None = None,
                 txn: tuple[str, int] | None = None, partition_by: list[str] | None = None) -> int | None:
     """Append to or overwrite `name` (created if absent) after the schema check; returns the new version.
@@ -187,10 +194,7 @@ def write_table(df, name: str, mode: str = "append", config: ProjectConfig | Non
     path = table_path(name, config)
     props = None
     if table_exists(name, config):
-        dt = _delta(name, config)
-        schema = _table_schema(dt)
-        check_schema(t.schema, schema, name)
-        t = _conform(t, schema)
+        dt, t = _checked(t, name, config)
         if txn is not None:
             done = dt.transaction_version(txn[0])
             if done is not None and done >= txn[1]: return None
@@ -208,7 +212,7 @@ def _write_uc(df, name, mode, txn):
     w.saveAsTable(name)
     return table_version(name)
 
-# %% ../nbs/02_runtime.ipynb #c020
+# %% ../nbs/02_runtime.ipynb #c021
 def read_arrow(name: str, version: int | None = None, columns: list[str] | None = None,
                config: ProjectConfig | None = None) -> pa.Table:
     "The table (at `version`, if given) as Arrow, read through a dataset that does not crash the interpreter at exit."
@@ -238,7 +242,7 @@ def read_spark_table(name: str, version: int | None = None, config: ProjectConfi
     if is_databricks(): return spark.read.option("versionAsOf", version).table(name) if version is not None else spark.table(name)
     return spark.createDataFrame(read_arrow(name, version, config=config))
 
-# %% ../nbs/02_runtime.ipynb #c022
+# %% ../nbs/02_runtime.ipynb #c023
 def table_version(name: str, config: ProjectConfig | None = None) -> int:
     "The table's current Delta version."
     if is_databricks(): return int(get_spark().sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])
@@ -258,7 +262,7 @@ def restore_table(name: str, version: int, config: ProjectConfig | None = None) 
     else: _delta(name, config).restore(version)
     return table_version(name, config)
 
-# %% ../nbs/02_runtime.ipynb #c024
+# %% ../nbs/02_runtime.ipynb #c025
 def merge_table(df, name: str, keys: list[str], config: ProjectConfig | None = None,
                 update: bool = True) -> dict:
     "Upsert `df` into `name` on `keys` (insert-only when `update=False`); creates the table if absent. Returns metrics."
@@ -270,10 +274,7 @@ def merge_table(df, name: str, keys: list[str], config: ProjectConfig | None = N
     if not table_exists(name, config):
         write_table(t, name, config=config)
         return {"num_target_rows_inserted": t.num_rows, "num_target_rows_updated": 0, "created": True}
-    dt = _delta(name, config)
-    schema = _table_schema(dt)
-    check_schema(t.schema, schema, name)
-    t = _conform(t, schema)
+    dt, t = _checked(t, name, config)
     pred = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
     m = dt.merge(t, predicate=pred, source_alias="s", target_alias="t")
     if update: m = m.when_matched_update_all()
@@ -290,7 +291,7 @@ def _merge_uc(t, name, keys, update):
     m.whenNotMatchedInsertAll().execute()
     return {}
 
-# %% ../nbs/02_runtime.ipynb #c034
+# %% ../nbs/02_runtime.ipynb #c035
 def probe_lakehouse(config: ProjectConfig) -> dict:
     "Append a row to the `smoke_test` table, read it back and read its history; returns what was seen."
     name, stamp = config.table("smoke_test"), pd.Timestamp.now(tz="UTC").floor("us")
@@ -300,7 +301,7 @@ def probe_lakehouse(config: ProjectConfig) -> dict:
     if not (back["checked_at"] == stamp).any(): raise RuntimeError(f"the row just written to {name} was not read back")
     return {"table": name, "version": version, "rows": len(back), "last_operation": table_history(name, config)["operation"].iloc[0]}
 
-# %% ../nbs/02_runtime.ipynb #c037
+# %% ../nbs/02_runtime.ipynb #c038
 def landing_path(config: ProjectConfig, source: str = "") -> Path:
     "Landing folder of `source` (a Unity Catalog volume on Databricks, under the lakehouse root locally)."
     base = (Path("/Volumes") if is_databricks() else lakehouse_root(config) / "volumes") / config.catalog / config.schema_name / "landing"
@@ -311,7 +312,7 @@ def checkpoint_path(config: ProjectConfig, name: str) -> Path:
     base = (Path("/Volumes") if is_databricks() else lakehouse_root(config) / "volumes") / config.catalog / config.schema_name / "checkpoints"
     return base / name
 
-# %% ../nbs/02_runtime.ipynb #c040
+# %% ../nbs/02_runtime.ipynb #c041
 def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
     "Point MLflow at this runtime's tracking server and registry and select the experiment; returns its id."
     import mlflow
@@ -329,7 +330,7 @@ def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
         mlflow.create_experiment(name, artifact_location=(root / "artifacts" / safe).as_uri())
     return mlflow.set_experiment(name).experiment_id
 
-# %% ../nbs/02_runtime.ipynb #c043
+# %% ../nbs/02_runtime.ipynb #c045
 def secret_env_name(key: str) -> str:
     "The environment variable that holds secret `key` locally."
     return re.sub(r"[^A-Za-z0-9]", "_", key).upper()
@@ -347,7 +348,7 @@ def _dbutils():
     from pyspark.dbutils import DBUtils  # only on Databricks
     return DBUtils(get_spark())
 
-# %% ../nbs/02_runtime.ipynb #c046
+# %% ../nbs/02_runtime.ipynb #c048
 def set_task_value(key: str, value: Any) -> None:
     "Publish a JSON-serialisable value for downstream tasks (`dbutils.jobs.taskValues.set`)."
     json.dumps(value)  # fail early, like Databricks, on a value that cannot be serialised
@@ -366,7 +367,7 @@ def get_task_value(task_key: str, key: str, default: Any = None) -> Any:
     p = Path(run_dir or "/nonexistent") / "task_values" / f"{task_key}.json"
     return json.loads(p.read_text()).get(key, default) if p.exists() else default
 
-# %% ../nbs/02_runtime.ipynb #c049
+# %% ../nbs/02_runtime.ipynb #c051
 def apply_job_parameters(namespace: dict, widgets=None) -> dict:
     "On Databricks, set each parameter in `namespace` from the task's widget of that name; returns what was set."
     if widgets is None:

@@ -4,57 +4,15 @@ XSS payload). The page must load without a console error, draw its plotly charts
 element, no alert dialog), and a screenshot is saved to tests/artifacts/dashboard.png.
 """
 import json
-import shutil
-import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-import pytest
+from browser import chromium_page
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 XSS = "<img src=x onerror=alert(1)>"
-
-
-class DevTools:
-    "A minimal Chrome DevTools protocol client over one page's WebSocket: commands, and the events seen so far."
-
-    def __init__(self, ws_url: str):
-        import websocket
-        self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self.next_id, self.events = 0, []
-
-    def send(self, method: str, **params):
-        self.next_id += 1
-        my_id = self.next_id
-        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == my_id:
-                if "error" in msg: raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            if "method" in msg:
-                self.events.append(msg)
-                if msg["method"] == "Page.javascriptDialogOpening":  # never leave a dialog open: it blocks the page
-                    self.ws.send(json.dumps({"id": 10**6 + len(self.events), "method": "Page.handleJavaScriptDialog", "params": {"accept": True}}))
-
-    def evaluate(self, expression: str):
-        r = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in r: raise RuntimeError(f"evaluate failed: {r['exceptionDetails']}")
-        return r["result"].get("value")
-
-    def wait_for(self, expression: str, timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            v = self.evaluate(expression)
-            if v: return v
-            time.sleep(0.2)
-        raise TimeoutError(f"timed out waiting for {expression}")
-
-    def close(self): self.ws.close()
 
 
 def _story(lakehouse: Path, monkeypatch):
@@ -90,80 +48,41 @@ def _story(lakehouse: Path, monkeypatch):
 
 
 def test_dashboard_in_headless_chromium(tmp_path, monkeypatch):
-    if CHROMIUM is None:
-        pytest.fail("chromium is not installed: this test needs a headless Chromium. Run scripts/ensure_test_deps.sh "
-                    "(make test does) or install the 'chromium' package.", pytrace=False)
     from financial_transactions.dashboard.export import export_dashboard_metrics
     from financial_transactions.dashboard.server import DashboardServer
     cfg = _story(tmp_path / "lakehouse", monkeypatch)
     meta = export_dashboard_metrics(cfg, tmp_path / "data")
     assert all(s["available"] for s in meta["sections"].values()), meta["sections"]
-
-    profile = tmp_path / "chromium-profile"
     srv = DashboardServer(tmp_path / "data", ROOT / "dashboard", port=0, refresh_seconds=30).start()
-    browser = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1",
-                                "--remote-debugging-port=0", "--window-size=1400,1000", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cdp = None
     try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()) and time.monotonic() < deadline: time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10))
-        page = next(t for t in targets if t["type"] == "page")
-        cdp = DevTools(page["webSocketDebuggerUrl"])
-        for domain in ("Page", "Runtime", "Log"): cdp.send(f"{domain}.enable")
-        cdp.send("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1, mobile=False)
-        cdp.send("Page.navigate", url=srv.url)
-        cdp.wait_for("Number(document.body && document.body.dataset.loaded || 0) >= 1")
-        # every chart container became a plotly plot with its SVG (12 charts in 9 sections)
-        n_charts = cdp.wait_for("""(() => { const boxes = [...document.querySelectorAll('.chart')];
-                                   const drawn = boxes.filter(d => d.classList.contains('js-plotly-plot') && d.querySelector('svg.main-svg'));
-                                   return boxes.length && drawn.length === boxes.length ? drawn.length : 0; })()""")
-        time.sleep(0.5)  # let late errors surface
-        checks = cdp.evaluate(f"""(() => {{
-            const xss = {json.dumps(XSS)};
-            const texts = [...document.querySelectorAll('td, .js-plotly-plot text')].map(n => n.textContent);
-            return {{ imgs: document.querySelectorAll('img').length,
-                      tableCells: [...document.querySelectorAll('td')].filter(n => n.textContent === xss).length,
-                      chartLabels: [...document.querySelectorAll('.js-plotly-plot text')].filter(n => n.textContent.includes(xss)).length,
-                      anywhere: texts.some(t => t.includes(xss)),
-                      empty: [...document.querySelectorAll('.panel.empty')].map(p => p.id),
-                      kpis: document.querySelectorAll('.kpi').length,
-                      status: document.getElementById('status-text').textContent }}; }})()""")
-        # a full-page screenshot
-        h = cdp.evaluate("document.documentElement.scrollHeight")
-        cdp.send("Emulation.setDeviceMetricsOverride", width=1400, height=int(h), deviceScaleFactor=1, mobile=False)
-        time.sleep(0.8)
-        shot = cdp.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
-        import base64
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        out = ARTIFACTS / "dashboard.png"
-        out.write_bytes(base64.b64decode(shot["data"]))
-        print(f"dashboard screenshot: {out}")
-
-        errors = [e for e in cdp.events if (e["method"] == "Runtime.exceptionThrown")
-                  or (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
-                  or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
-        dialogs = [e for e in cdp.events if e["method"] == "Page.javascriptDialogOpening"]
-        assert errors == [], json.dumps(errors, indent=1)[:4000]
-        assert dialogs == [], dialogs
-        assert checks["imgs"] == 0, checks            # the payload never became an element
-        assert checks["tableCells"] >= 2, checks      # shown as text in the tables (anomalies, ...)
-        assert checks["chartLabels"] >= 1, checks     # and as text in the chart labels
-        assert checks["empty"] == [], checks          # every section drew
-        assert checks["kpis"] == 9 and checks["status"].startswith("updated"), checks
-        assert n_charts == 12
-        assert out.stat().st_size > 50_000
-    finally:
-        if cdp:
-            try: cdp.send("Browser.close")
-            except Exception: pass
-            cdp.close()
-        try: browser.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            browser.kill(); browser.wait()
-        srv.stop()
+        with chromium_page(tmp_path / "chromium-profile") as cdp:
+            cdp.send("Page.navigate", url=srv.url)
+            cdp.wait_for("Number(document.body && document.body.dataset.loaded || 0) >= 1")
+            # every chart container became a plotly plot with its SVG (12 charts in 9 sections)
+            n_charts = cdp.wait_for("""(() => { const boxes = [...document.querySelectorAll('.chart')];
+                                       const drawn = boxes.filter(d => d.classList.contains('js-plotly-plot') && d.querySelector('svg.main-svg'));
+                                       return boxes.length && drawn.length === boxes.length ? drawn.length : 0; })()""")
+            time.sleep(0.5)  # let late errors surface
+            checks = cdp.evaluate(f"""(() => {{
+                const xss = {json.dumps(XSS)};
+                const texts = [...document.querySelectorAll('td, .js-plotly-plot text')].map(n => n.textContent);
+                return {{ imgs: document.querySelectorAll('img').length,
+                          tableCells: [...document.querySelectorAll('td')].filter(n => n.textContent === xss).length,
+                          chartLabels: [...document.querySelectorAll('.js-plotly-plot text')].filter(n => n.textContent.includes(xss)).length,
+                          anywhere: texts.some(t => t.includes(xss)),
+                          empty: [...document.querySelectorAll('.panel.empty')].map(p => p.id),
+                          kpis: document.querySelectorAll('.kpi').length,
+                          status: document.getElementById('status-text').textContent }}; }})()""")
+            out = cdp.screenshot(ARTIFACTS / "dashboard.png")
+            print(f"dashboard screenshot: {out}")
+            errors, dialogs = cdp.errors(), cdp.dialogs()
+    finally: srv.stop()
+    assert errors == [], json.dumps(errors, indent=1)[:4000]
+    assert dialogs == [], dialogs
+    assert checks["imgs"] == 0, checks            # the payload never became an element
+    assert checks["tableCells"] >= 2, checks      # shown as text in the tables (anomalies, ...)
+    assert checks["chartLabels"] >= 1, checks     # and as text in the chart labels
+    assert checks["empty"] == [], checks          # every section drew
+    assert checks["kpis"] == 9 and checks["status"].startswith("updated"), checks
+    assert n_charts == 12
+    assert out.stat().st_size > 50_000

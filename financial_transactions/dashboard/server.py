@@ -19,7 +19,7 @@ from ..loopback import LoopbackServer, QuietHandler
 # %% auto #0
 __all__ = ['CSP', 'plotly_js_path', 'static_dir', 'DashboardServer']
 
-# %% ../../nbs/72_dashboard.server.ipynb #c005
+# %% ../../nbs/72_dashboard.server.ipynb #c006
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 _STATIC_RE = re.compile(r"^/([A-Za-z0-9_-]+\.(?:html|js|css))$")
@@ -36,6 +36,7 @@ def static_dir() -> Path:
     "The dashboard's page files: `dashboard/` at the project root."
     return find_project_root() / "dashboard"
 
+# %% ../../nbs/72_dashboard.server.ipynb #c007
 class DashboardServer(LoopbackServer):
     "The dashboard page, its JSON and plotly.js over HTTP on loopback; optionally re-exports the JSON every `refresh` s."
     kind = "dashboard"
@@ -63,7 +64,7 @@ class DashboardServer(LoopbackServer):
             return self.static / m.group(1), ctype + ("; charset=utf-8" if ctype.startswith("text/") else "")
         return None
 
-# %% ../../nbs/72_dashboard.server.ipynb #c006
+# %% ../../nbs/72_dashboard.server.ipynb #c008
 _HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 @patch
@@ -84,6 +85,7 @@ def handler(self: DashboardServer):
         do_HEAD = do_GET
     return Handler
 
+# %% ../../nbs/72_dashboard.server.ipynb #c009
 @patch
 def start(self: DashboardServer) -> DashboardServer:
     "Serve, and re-export every `refresh_seconds` when there is a config to export from."

@@ -11,7 +11,7 @@ from ..runtime import checkpoint_path, is_databricks, landing_path
 # %% auto #0
 __all__ = ['SOURCES', 'RESCUED', 'landing_schema', 'schema_hints', 'read_landing', 'bronze_records', 'drain']
 
-# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c006
+# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c007
 SOURCES = {
     "trades": {"source": "finnhub", "glob": "trades-*.jsonl", "table": "bronze_trades",
                "fields": [("s", "string"), ("p", "double"), ("t", "bigint"), ("v", "double"), ("c", "array<string>"),
@@ -32,7 +32,7 @@ def schema_hints(dataset: str) -> str:
     "Auto Loader's `cloudFiles.schemaHints` for `dataset`."
     return ", ".join(f"{n} {t}" for n, t in SOURCES[dataset]["fields"])
 
-# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c009
+# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c010
 def read_landing(spark, config: ProjectConfig, dataset: str = "trades", path: str | Path | None = None,
                  autoloader: bool | None = None):
     "A streaming DataFrame of the landed `dataset` records: Auto Loader on Databricks, the file source locally."
@@ -62,7 +62,7 @@ def bronze_records(raw):
     from pyspark.sql import functions as F
     return raw.select("*", F.col("_metadata.file_path").alias("source_file"), F.current_timestamp().alias("ingested_at"))
 
-# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c011
+# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c012
 def drain(stream_df, checkpoint: str | Path) -> list:
     "Run `stream_df` once over everything available (`availableNow`) and return its rows: a test and debugging aid."
     rows = []

@@ -17,7 +17,7 @@ from ..runtime import get_spark, read_spark_table, table_exists, table_path, tab
 # %% auto #0
 __all__ = ['segment_length', 'gold_features', 'label_columns', 'compare_gold', 'build_gold']
 
-# %% ../../nbs/33_dlt.gold_features.ipynb #c006
+# %% ../../nbs/33_dlt.gold_features.ipynb #c007
 def segment_length(alphas: list[float], tol: float = 1e-17) -> int:
     "Rows per EMA segment so that (1-α)^L < tol for every α, refusing lengths where (1-α)^-L could overflow."
     L = max(math.ceil(math.log(tol) / math.log(1 - a)) for a in alphas)
@@ -36,7 +36,7 @@ def _ema(F, W, x, alpha: float, start: int, L: int):
     carried = F.coalesce(F.sum(z).over(prev_w), F.lit(0.0)) * F.lit(beta ** (L - 1))
     return local + F.pow(F.lit(beta), k + 1) * carried
 
-# %% ../../nbs/33_dlt.gold_features.ipynb #c008
+# %% ../../nbs/33_dlt.gold_features.ipynb #c009
 def _momentum_columns(silver, config: ProjectConfig, L: int):
     "Row numbers, log return, trade gaps, RSI and MACD per symbol (what `features.feature_engineering._momentum` computes)."
     from pyspark.sql import Window as W, functions as F
@@ -64,7 +64,7 @@ def _momentum_columns(silver, config: ProjectConfig, L: int):
     return (df.withColumn("macd_signal", F.when(F.col("_rn") >= start + f.macd_signal - 1, _ema(F, W, F.col("macd"), a_sig, start, L)))
               .withColumn("macd_hist", F.col("macd") - F.col("macd_signal")))
 
-# %% ../../nbs/33_dlt.gold_features.ipynb #c009
+# %% ../../nbs/33_dlt.gold_features.ipynb #c010
 def gold_features(silver, config: ProjectConfig):
     "Silver trades -> gold rows: keys, every FeatureEngineer feature, and the hindsight `label`, as Spark windows."
     from pyspark.sql import Window as W, functions as F
@@ -97,7 +97,7 @@ def gold_features(silver, config: ProjectConfig):
             .withColumn("vwap_dev", div(F.ln(F.col("price") / F.col("vwap")), vol)))
     return label_columns(df, config).select(*gold_columns())
 
-# %% ../../nbs/33_dlt.gold_features.ipynb #c011
+# %% ../../nbs/33_dlt.gold_features.ipynb #c012
 def label_columns(df, config: ProjectConfig):
     "Add the hindsight `label` (int) to a frame with `_rn`, `_n`, `_ldt`, price and volume columns."
     from pyspark.sql import Window as W, functions as F
@@ -127,7 +127,7 @@ def label_columns(df, config: ProjectConfig):
     hit = F.coalesce(c("_px"), F.lit(False)) | F.coalesce(c("_vx"), F.lit(False)) | F.coalesce(c("_bx"), F.lit(False))
     return df.withColumn("label", (hit & c("_ctx")).cast("long"))
 
-# %% ../../nbs/33_dlt.gold_features.ipynb #c013
+# %% ../../nbs/33_dlt.gold_features.ipynb #c014
 def compare_gold(spark_gold: pd.DataFrame, pandas_gold: pd.DataFrame, columns: list[str] | None = None, tol: float = 1e-9) -> pd.DataFrame:
     "Per feature: rows, max abs/rel differences and whether all values (and their NaN pattern) agree within `tol`."
     cols = columns or [c for c in gold_columns() if c not in GOLD_KEY_COLUMNS]
@@ -146,7 +146,7 @@ def compare_gold(spark_gold: pd.DataFrame, pandas_gold: pd.DataFrame, columns: l
                     "same_nulls": same_nan, "equal": same_nan and bool(np.allclose(x[ok], y[ok], rtol=tol, atol=tol))})
     return pd.DataFrame(out)
 
-# %% ../../nbs/33_dlt.gold_features.ipynb #c020
+# %% ../../nbs/33_dlt.gold_features.ipynb #c022
 def _gold_source_version(config: ProjectConfig) -> int | None:
     "The silver version the current gold table was built from (None if never built)."
     from deltalake import DeltaTable

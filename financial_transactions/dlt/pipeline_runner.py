@@ -16,7 +16,7 @@ from .stream_processor import process_landing
 # %% auto #0
 __all__ = ['PIPELINE_TABLES', 'reset_pipeline', 'run_pipeline', 'table_counts', 'summary_lines']
 
-# %% ../../nbs/34_dlt.pipeline_runner.ipynb #c005
+# %% ../../nbs/34_dlt.pipeline_runner.ipynb #c006
 PIPELINE_TABLES = ["bronze_trades", "bronze_bars", "silver_trades", "silver_bars", "quarantine", "gold_features"]
 
 def reset_pipeline(config: ProjectConfig) -> list[str]:
@@ -51,7 +51,7 @@ def table_counts(config: ProjectConfig) -> dict[str, int]:
     "Rows in each pipeline table that exists (from Delta metadata locally, `count(*)` on Databricks)."
     return {k: table_count(config.table(k), config=config) for k in PIPELINE_TABLES if table_exists(config.table(k), config)}
 
-# %% ../../nbs/34_dlt.pipeline_runner.ipynb #c014
+# %% ../../nbs/34_dlt.pipeline_runner.ipynb #c017
 def summary_lines(result: dict) -> list[str]:
     "A `run_pipeline` result in three lines: new trades, gold, the tables' rows."
     t, g = result["trades"], result["gold"]

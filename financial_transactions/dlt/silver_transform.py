@@ -15,7 +15,7 @@ __all__ = ['SILVER_TRADE_COLUMNS', 'QUARANTINE_COLUMNS', 'SILVER_BAR_COLUMNS', '
            'failed_rules_column', 'quarantine_records', 'valid_records', 'silver_trades', 'typed_bars', 'silver_bars',
            'expectation_metrics', 'apply_expectations', 'bronze_trade_schema']
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c006
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c007
 @dataclass(frozen=True)
 class Expectation:
     "A data-quality rule: `constraint` is a SQL boolean; `action` is warn (keep, count), drop (quarantine) or fail."
@@ -30,7 +30,7 @@ class ExpectationFailed(RuntimeError):
 def _sql_list(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c008
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c009
 def trade_expectations(config: ProjectConfig) -> list[Expectation]:
     "The silver rules for trades, in the order they are reported."
     p = config.pipeline
@@ -67,7 +67,7 @@ def expectations_by_action(exps: list[Expectation], action: str) -> dict[str, st
     "`{name: constraint}` of the rules with `action`: the argument of `@dlt.expect_all*`."
     return {e.name: e.constraint for e in exps if e.action == action}
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c012
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c013
 SILVER_TRADE_COLUMNS = ["trade_id", "symbol", "ts", "ts_ms", "price", "volume", "conditions", "session_type",
                         "run_id", "received_ms", "source_file", "ingested_at"]
 QUARANTINE_COLUMNS = ["dataset", "rule", "failed_rules", "raw_record", "source_file", "run_id", "ingested_at", "quarantined_at"]
@@ -88,7 +88,7 @@ def trade_id_column(symbol="symbol", ts_ms="ts_ms", price="price", volume="volum
     return F.sha2(F.concat_ws("|", F.col(symbol), F.col(ts_ms).cast("string"), F.col(price).cast("string"),
                               F.col(volume).cast("string"), cond), 256)
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c014
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c015
 def failed_rules_column(exps: list[Expectation], action: str = "drop"):
     "An array column with the names of the `action` rules a row fails (empty when it passes)."
     from pyspark.sql import functions as F
@@ -113,7 +113,7 @@ def silver_trades(valid, config: ProjectConfig):
                  .withColumn("session_type", session_type_column("ts", "symbol", config.pipeline))
                  .select(*SILVER_TRADE_COLUMNS))
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c016
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c017
 SILVER_BAR_COLUMNS = ["symbol", "ts", "ts_ms", "bar_interval", "open", "high", "low", "close", "volume", "run_id",
                       "source_file", "ingested_at"]
 
@@ -130,7 +130,7 @@ def silver_bars(valid):
     "Valid typed bars in silver's column order."
     return valid.select(*SILVER_BAR_COLUMNS)
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c018
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c019
 def expectation_metrics(typed, exps: list[Expectation]) -> dict[str, int]:
     "Number of rows failing each rule (NULL counts as failing), in one pass."
     from pyspark.sql import functions as F
@@ -150,7 +150,7 @@ def apply_expectations(typed, exps: list[Expectation], dataset: str = "trades"):
                                     f"e.g. {bad[0]['raw_record'] if bad else '?'}")
     return valid_records(typed, exps), quarantine_records(typed, exps, dataset), metrics
 
-# %% ../../nbs/31_dlt.silver_transform.ipynb #c020
+# %% ../../nbs/31_dlt.silver_transform.ipynb #c021
 def bronze_trade_schema():
     "Bronze's trade schema: the landed fields, the rescued-data column, and ingest metadata."
     from pyspark.sql import types as T

@@ -17,7 +17,7 @@ from ..runtime import checkpoint_path, get_spark, merge_table, write_table
 # %% auto #0
 __all__ = ['DATASETS', 'BatchReport', 'process_batch', 'query_app_id', 'process_landing']
 
-# %% ../../nbs/32_dlt.stream_processor.ipynb #c006
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c007
 DATASETS = {
     "trades": {"typed": typed_trades, "rules": trade_expectations, "silver": lambda v, c: silver_trades(v, c),
                "silver_table": "silver_trades", "keys": ["trade_id"]},
@@ -37,7 +37,7 @@ class BatchReport:
     rule_failures: dict = field(default_factory=dict)
     seconds: float = 0.0
 
-# %% ../../nbs/32_dlt.stream_processor.ipynb #c007
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c008
 def process_batch(batch, batch_id: int, config: ProjectConfig, dataset: str = "trades",
                   app_id: str = "manual") -> BatchReport:
     "Bronze append (transactional), expectations, quarantine append (transactional) and silver insert-only merge."
@@ -63,7 +63,7 @@ def process_batch(batch, batch_id: int, config: ProjectConfig, dataset: str = "t
         rep.seconds = round(time.perf_counter() - t0, 3)
     return rep
 
-# %% ../../nbs/32_dlt.stream_processor.ipynb #c009
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c010
 def query_app_id(checkpoint: str | Path, prefix: str) -> str:
     "`prefix:<query id>`: the query id Spark stores in the checkpoint's `metadata` file (stable across restarts)."
     meta = Path(checkpoint) / "metadata"

@@ -18,7 +18,7 @@ __all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'Groups', 'GroupedWindow', 'ew
            'FeatureEngineer', 'ts_ns', 'sort_trades', 'compute_features', 'label_signals', 'label_anomalies',
            'gold_columns', 'evaluate_labels']
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c006
+# %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
     "Contiguous groups of rows (one per symbol): each row's group start/end and its position in the group."
     def __init__(self, keys: np.ndarray):
@@ -58,7 +58,7 @@ class GroupedWindow(BaseIndexer):
         end = np.minimum(np.maximum(i + self.hi + 1, self.g.start), self.g.end)
         return start, np.maximum(start, end)
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c009
+# %% ../../nbs/20_features.feature_engineering.ipynb #c010
 def ewm(x: np.ndarray, alpha: float, groups: Groups, offset: int = 0) -> np.ndarray:
     "EMA with `adjust=False` (y0 = x0, y = α·x + (1-α)·y_prev) per group, starting `offset` rows into each group."
     out = np.full(len(x), np.nan)
@@ -85,7 +85,7 @@ def _shift(x: np.ndarray, lag: int) -> np.ndarray:
     out = np.full(len(x), np.nan); out[lag:] = x[:-lag]
     return out
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c011
+# %% ../../nbs/20_features.feature_engineering.ipynb #c012
 def rolling_mean_std(x: np.ndarray, w: int, groups: Groups, lag: int = 0, first_valid: int = 0,
                      std: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     "Exact mean and population std of `w` values ending `lag` rows back, per group; NaN until the window is full."
@@ -112,7 +112,7 @@ def rolling_pandas(x: np.ndarray, w: int, groups: Groups, lag: int = 0, first_va
     ok = groups.pos >= first_valid + w - 1 + lag
     return (np.where(ok, r.mean().to_numpy(), np.nan) if mean else None), np.where(ok, r.std(ddof=0).to_numpy(), np.nan)
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c014
+# %% ../../nbs/20_features.feature_engineering.ipynb #c015
 class FeatureEngineer:
     "Per-symbol, strictly causal trade features with the `ta` library's conventions, vectorised across symbols."
     indicator_columns: ClassVar[list[str]] = ["log_return", "volatility", "rsi", "macd", "macd_signal", "macd_hist",
@@ -138,7 +138,7 @@ class FeatureEngineer:
                                 df["volume"].to_numpy(np.float64), self.config)
         return df.assign(**{c: cols[c] for c in self.output_columns})
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c016
+# %% ../../nbs/20_features.feature_engineering.ipynb #c017
 def ts_ns(ts: pd.Series) -> np.ndarray:
     "Epoch nanoseconds (UTC) of timestamps given as datetimes (naive = UTC) or as epoch milliseconds."
     if pd.api.types.is_integer_dtype(ts): return ts.to_numpy(np.int64) * 1_000_000
@@ -163,7 +163,7 @@ def sort_trades(trades: pd.DataFrame) -> pd.DataFrame:
         order = trades.index.get_indexer(order) if not isinstance(trades.index, pd.RangeIndex) else order
     return trades.iloc[order].reset_index(drop=True)
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c018
+# %% ../../nbs/20_features.feature_engineering.ipynb #c019
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     "a / b, NaN where b is 0 or NaN (Spark's `when(b != 0, a / b)`)."
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -202,7 +202,7 @@ def _session_vwap(price: np.ndarray, volume: np.ndarray, t_ns: np.ndarray, codes
         cpv[s:e] = np.cumsum(pv[s:e]); cv[s:e] = np.cumsum(volume[s:e])
     return _div(cpv, cv)
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c019
+# %% ../../nbs/20_features.feature_engineering.ipynb #c020
 def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray,
                      config: ProjectConfig) -> dict[str, np.ndarray]:
     "Every feature column for trades sorted by (symbol, time), as arrays."
@@ -231,7 +231,7 @@ def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.nda
     out["log_dt_rel"] = ldt - lm
     return out
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c030
+# %% ../../nbs/20_features.feature_engineering.ipynb #c033
 LABEL_MIN_SCALE = 5e-4   # 5 basis points: the smallest price dispersion the excursion rule assumes
 
 def label_signals(trades: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
@@ -272,7 +272,7 @@ def label_anomalies(df: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     lab = label_signals(df[[c for c in df.columns if c != "label"]], config)
     return lab.drop(columns=["price_excursion", "volume_spike", "trade_burst"])
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c033
+# %% ../../nbs/20_features.feature_engineering.ipynb #c036
 GOLD_KEY_COLUMNS = ["symbol", "ts", "trade_id", "price", "volume", "session_type"]
 
 def gold_columns() -> list[str]:
@@ -280,7 +280,7 @@ def gold_columns() -> list[str]:
     return GOLD_KEY_COLUMNS + FeatureEngineer.indicator_columns + [
         c for c in FeatureEngineer.feature_columns if c not in FeatureEngineer.indicator_columns] + ["label"]
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #c036
+# %% ../../nbs/20_features.feature_engineering.ipynb #c039
 def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
     "Precision and recall of `label` against injected anomalies (`truth`: symbol, t in ms, p, v, kind), per kind too."
     key = lambda d, s, t, p, v: list(zip(d[s], d[t], d[p], d[v], strict=True))

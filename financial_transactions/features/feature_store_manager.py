@@ -15,7 +15,7 @@ from ..runtime import (get_spark, is_databricks, read_table, set_task_value, tab
 # %% auto #0
 __all__ = ['FeatureStoreManager', 'time_split', 'training_sets']
 
-# %% ../../nbs/21_features.feature_store_manager.ipynb #c005
+# %% ../../nbs/21_features.feature_store_manager.ipynb #c006
 class FeatureStoreManager:
     "The gold feature table and the time-split training sets built from one version of it."
     primary_keys = ["symbol", "ts", "trade_id"]
@@ -51,7 +51,7 @@ class FeatureStoreManager:
         v = table_version(self.feature_table, self.config) if version is None else int(version)
         return read_table(self.feature_table, version=v, config=self.config), v
 
-# %% ../../nbs/21_features.feature_store_manager.ipynb #c007
+# %% ../../nbs/21_features.feature_store_manager.ipynb #c008
 def time_split(df: pd.DataFrame, test_fraction: float, gap_minutes: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp]:
     "(train, test, split_time, train_end): test = the last `test_fraction` of rows by time; train ends `gap_minutes` earlier."
     if df.empty: raise ValueError("no feature rows to split")
@@ -69,7 +69,7 @@ def training_sets(features: pd.DataFrame, config: ProjectConfig) -> tuple[pd.Dat
     s = config.features.split
     return time_split(features.dropna(subset=FeatureEngineer.feature_columns), s.test_fraction, s.gap_minutes)
 
-# %% ../../nbs/21_features.feature_store_manager.ipynb #c009
+# %% ../../nbs/21_features.feature_store_manager.ipynb #c010
 @patch
 def save_training_sets(self: FeatureStoreManager, version: int | None = None) -> dict:
     "Write `train_set` and `test_set` from gold at `version` (default: current), stamped with that version."

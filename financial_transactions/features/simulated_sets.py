@@ -13,7 +13,7 @@ from ..streaming.market_simulator import MarketSimulator
 # %% auto #0
 __all__ = ['simulated_train_test']
 
-# %% ../../nbs/22_features.simulated_sets.ipynb #c005
+# %% ../../nbs/22_features.simulated_sets.ipynb #c006
 def simulated_train_test(config: ProjectConfig,
                          n_trades: int | None = None,       # default: simulator.n_trades
                          seed: int | None = None,           # default: simulator.seed

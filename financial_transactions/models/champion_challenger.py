@@ -77,7 +77,7 @@ def _unloadable(e: BaseException) -> bool:
 
 def _err(e: BaseException) -> str: return f"{type(e).__name__}: {str(e)[:200]}"
 
-# %% ../../nbs/45_models.champion_challenger.ipynb #c015
+# %% ../../nbs/45_models.champion_challenger.ipynb #c016
 @dataclass
 class GateDecision:
     "What the gate decided about one challenger, and on what evidence."
@@ -100,7 +100,7 @@ class GateDecision:
         return pd.DataFrame({f"challenger v{self.challenger_version}": self.challenger_metrics,
                              f"champion v{self.champion_version}": self.champion_metrics or {}}).loc[list(METRICS)]
 
-# %% ../../nbs/45_models.champion_challenger.ipynb #c016
+# %% ../../nbs/45_models.champion_challenger.ipynb #c017
 class ChampionChallenger:
     "The gate: re-score challenger and champion on the latest holdout, validate, decide, move `champion`, audit."
     def __init__(self, config: ProjectConfig, feature_columns: list[str] | None = None, validator: ModelValidator | None = None,
@@ -124,7 +124,7 @@ class ChampionChallenger:
         threshold = float(model.unwrap_python_model().threshold)
         return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k)
 
-# %% ../../nbs/45_models.champion_challenger.ipynb #c018
+# %% ../../nbs/45_models.champion_challenger.ipynb #c019
 @patch
 def _score_champion(self: ChampionChallenger, version: int, holdout: pd.DataFrame) -> tuple[dict | None, str, bool]:
     "(metrics, note, unloadable) of the champion: metrics None and a note naming the error if it could not be scored."
@@ -167,7 +167,7 @@ def run(self: ChampionChallenger, challenger_version: int, holdout: pd.DataFrame
         "holdout_rows": len(holdout), "state_before": state.to_json()})
     return GateDecision(decision, reason, int(challenger_version), champ_v, new_v, self.primary, ch, champ, report, holdout_version, len(holdout))
 
-# %% ../../nbs/45_models.champion_challenger.ipynb #c020
+# %% ../../nbs/45_models.champion_challenger.ipynb #c021
 def deploy(config: ProjectConfig, version: int | None = None, feature_columns: list[str] | None = None) -> GateDecision:
     "Run the gate on `version` (default: `latest-model`) against the current champion on the latest `test_set`."
     setup_mlflow(config)

@@ -63,7 +63,7 @@ class CustomModel(mlflow.pyfunc.PythonModel):
         return {"model_type": self.model_type, "feature_columns": self.feature_columns, "threshold": self.threshold,
                 "feature_code_version": self.feature_code_version}
 
-# %% ../../nbs/41_models.custom_model.ipynb #c013
+# %% ../../nbs/41_models.custom_model.ipynb #c014
 def pip_requirements() -> list[str]:
     "Pinned requirements of the served model (what the serving environment installs)."
     from importlib.metadata import version

@@ -56,7 +56,7 @@ class RobustZScoreBaseline(BaseAnomalyModel):
 
     def score(self, df: pd.DataFrame) -> np.ndarray: return robust_zscore(df, self.window)
 
-# %% ../../nbs/42_models.model_tournament.ipynb #c009
+# %% ../../nbs/42_models.model_tournament.ipynb #c010
 RANK_KEYS = ("roc_auc", "precision_at_k")  # tie-breaks after the primary metric, then score_seconds, then name
 
 def rank_results(results: list[ModelResult], primary: str) -> list[ModelResult]:
@@ -66,7 +66,7 @@ def rank_results(results: list[ModelResult], primary: str) -> list[ModelResult]:
         return (*[(math.isnan(v), -v if not math.isnan(v) else 0.0) for v in vals], r.score_seconds, r.name)
     return sorted(results, key=key)
 
-# %% ../../nbs/42_models.model_tournament.ipynb #c011
+# %% ../../nbs/42_models.model_tournament.ipynb #c012
 @dataclass
 class TournamentResult:
     "The ranked candidates, their fitted models, the baseline and the comparison table."
@@ -105,7 +105,7 @@ class TournamentResult:
                           yaxis_title="score", yaxis_range=[0, 1], height=420, legend_title="model")
         return fig
 
-# %% ../../nbs/42_models.model_tournament.ipynb #c012
+# %% ../../nbs/42_models.model_tournament.ipynb #c013
 class ModelTournament:
     "Train the configured candidates on `train_set`, rank them on `test_set`, log everything to MLflow."
     def __init__(self, config: ProjectConfig, feature_columns: list[str] | None = None, candidates: list[str] | None = None,
@@ -124,7 +124,7 @@ class ModelTournament:
         m.params.update(self.params.get(name, {}))
         return m
 
-# %% ../../nbs/42_models.model_tournament.ipynb #c014
+# %% ../../nbs/42_models.model_tournament.ipynb #c015
 @patch
 def run(self: ModelTournament, train: pd.DataFrame, test: pd.DataFrame, data_tags: dict | None = None) -> TournamentResult:
     "Fit every candidate on `train`, evaluate on `test`, rank; `data_tags` (table versions) go on every run."
@@ -160,7 +160,7 @@ def _log_summary(self: ModelTournament, out: TournamentResult) -> None:
         out.chart().write_html(Path(d) / "comparison.html", include_plotlyjs="cdn")
         mlflow.log_artifacts(d)
 
-# %% ../../nbs/42_models.model_tournament.ipynb #c016
+# %% ../../nbs/42_models.model_tournament.ipynb #c017
 def load_train_test(config: ProjectConfig, max_train_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "`train_set`, `test_set` and the data tags (`train_set_version`, `test_set_version`, `feature_table_version`)."
     tr, te = config.table("train_set"), config.table("test_set")

@@ -50,6 +50,7 @@ def set_alias(config: ProjectConfig, alias: str, version: int) -> None:
     "Point `alias` at `version` (one call: the alias moves, it is never absent in between)."
     _client().set_registered_model_alias(config.registered_model_name, alias, str(version))
 
+# %% ../../nbs/43_models.registry.ipynb #c006
 def version_tags(config: ProjectConfig, version: int) -> dict[str, str]:
     "The tags of model version `version`."
     return dict(_client().get_model_version(config.registered_model_name, str(version)).tags)
@@ -63,7 +64,7 @@ def load_model(config: ProjectConfig, version: int | None = None, alias: str | N
     "The pyfunc of a version or alias."
     return mlflow.pyfunc.load_model(model_uri(config, version, alias))
 
-# %% ../../nbs/43_models.registry.ipynb #c007
+# %% ../../nbs/43_models.registry.ipynb #c008
 def register_model(config: ProjectConfig, uri: str, tags: dict | None = None) -> int:
     "Register the model at `uri` as a new version with `tags`; `latest-model` moves to it. Returns the version."
     tags = {k: (json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in (tags or {}).items()}
@@ -81,7 +82,7 @@ def register_winner(config: ProjectConfig, result) -> int:
             "train_set_version": -1, "feature_table_version": -1, **result.data_tags}
     return register_model(config, w.model_uri, tags)
 
-# %% ../../nbs/43_models.registry.ipynb #c009
+# %% ../../nbs/43_models.registry.ipynb #c010
 @dataclass
 class Champion:
     "The model version behind an alias (normally `champion`) and what it was trained on (from its tags)."
@@ -119,7 +120,7 @@ def load_champion(config: ProjectConfig):
     c = champion(config)
     return load_model(config, version=int(c.version)), int(c.version)
 
-# %% ../../nbs/43_models.registry.ipynb #c015
+# %% ../../nbs/43_models.registry.ipynb #c017
 def train_and_register(config: ProjectConfig, feature_columns: list[str] | None = None, max_train_rows: int | None = None):
     "Tournament on the feature tables (the most recent `max_train_rows`, default `models.max_train_rows`), winner registered; returns (TournamentResult, version)."
     setup_mlflow(config)
@@ -128,7 +129,7 @@ def train_and_register(config: ProjectConfig, feature_columns: list[str] | None 
     result = ModelTournament(config, feature_columns).run(train, test, data_tags=tags)
     return result, register_winner(config, result)
 
-# %% ../../nbs/43_models.registry.ipynb #c018
+# %% ../../nbs/43_models.registry.ipynb #c020
 FEATURE_TABLES = ("gold_features", "train_set", "test_set")
 
 @dataclass

@@ -216,7 +216,7 @@ def _pandas_stats(det: DriftDetector, reference: pd.DataFrame, current: pd.DataF
         with ThreadPoolExecutor(det.threads) as ex: return list(ex.map(one, feats))
     return [one(f) for f in feats]
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c032
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c033
 def _sample(df, cols: list[str], n: int) -> pd.DataFrame:
     "At most about `n` rows of `cols` as pandas (a Spark DataFrame is sampled in Spark)."
     if hasattr(df, "sparkSession"):
@@ -247,7 +247,7 @@ def drift_histograms(reference, current, result: pd.DataFrame, max_features: int
     fig.update_layout(barmode="overlay", height=260 * max(len(feats), 1), margin=dict(t=40, b=20), title="Drifted features: reference vs current")
     return fig
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c037
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c038
 def _spark_stats(det: DriftDetector, reference, current, feats: list[str]) -> list[dict]:
     from pyspark.sql import functions as F
     from pyspark.sql.types import NumericType, BooleanType
@@ -296,7 +296,7 @@ def _spark_stats(det: DriftDetector, reference, current, feats: list[str]) -> li
                             cur_constant=int((cc[:-1] > 0).sum()) == 1 and (rc[:-1] > 0).tolist() == (cc[:-1] > 0).tolist()))
     return out
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c041
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c043
 def flatten_features(df: pd.DataFrame, feature_columns: list[str], column: str = "features") -> pd.DataFrame:
     "Feature columns as flat columns: kept if already present, else unpacked from an array/map/struct column `column`."
     have = [c for c in feature_columns if c in df.columns]
@@ -313,7 +313,7 @@ def flatten_features(df: pd.DataFrame, feature_columns: list[str], column: str =
         vals = pd.DataFrame(arr, columns=feature_columns, index=df.index)
     return pd.concat([df.drop(columns=[column]), vals[[c for c in feature_columns if c not in have]]], axis=1)
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c042
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c044
 @dataclass
 class Window:
     "A window of rows and where it came from."
@@ -341,7 +341,7 @@ def current_window(config: ProjectConfig, feature_columns: list[str], minutes: f
     t = t.filter(pc.greater(t["ts"], pa.scalar(start, type=t.schema.field("ts").type)))
     return Window(flatten_features(t.to_pandas(), feature_columns), name, table_version(name, config), utc_datetime(start), utc_datetime(end))
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c044
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c046
 def _us(x) -> datetime | None: return None if x is None else datetime.fromtimestamp(x / 1e6, tz=UTC)
 
 def _spark_features(df, feature_columns: list[str]):
@@ -351,7 +351,7 @@ def _spark_features(df, feature_columns: list[str]):
         df = df.select("*", *[F.col("features")[i].alias(c) for i, c in enumerate(feature_columns) if c in missing])
     return df
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c045
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c047
 def spark_windows(config: ProjectConfig, champ: Champion, minutes: float | None = None) -> tuple[Window, Window]:
     "Reference and current windows as Spark DataFrames (see `reference_window`, `current_window`)."
     from pyspark.sql import functions as F
@@ -366,7 +366,7 @@ def spark_windows(config: ProjectConfig, champ: Champion, minutes: float | None 
     cur = gold if end is None else gold.filter(F.unix_micros("ts") > F.lit(start))
     return (Window(ref, rname, rv, _us(lo), _us(hi)), Window(cur, gname, table_version(gname, config), _us(start), _us(end)))
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c047
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c049
 DRIFT_SCHEMA = pa.schema([
     ("run_id", pa.string()), ("run_ts", TIMESTAMP), ("model_name", pa.string()), ("model_version", pa.string()),
     ("reference_table", pa.string()), ("reference_version", pa.int64()), ("reference_start", TIMESTAMP), ("reference_end", TIMESTAMP),
@@ -389,7 +389,7 @@ def drift_rows(result: pd.DataFrame, summary: DriftSummary, reference: Window, c
             for r in result.to_dict("records")]
     return pa.Table.from_pylist(recs, schema=DRIFT_SCHEMA)
 
-# %% ../../nbs/51_monitoring.drift_detector.ipynb #c048
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #c050
 @dataclass
 class DriftRun:
     "What `detect_drift` did: the per-feature result, the summary, the windows and the run id."

@@ -82,7 +82,7 @@ class PerformanceMonitor:
                         performance_metrics(g["label"], g["anomaly_score"], g["is_anomaly"], self.min_labeled))
         return pd.DataFrame(rows)
 
-# %% ../../nbs/52_monitoring.performance_monitor.ipynb #c015
+# %% ../../nbs/52_monitoring.performance_monitor.ipynb #c016
 def backfill_labels(config: ProjectConfig) -> int:
     "Copy labels that have arrived in the gold table into `scored_trades` rows that lack one; returns how many."
     st, gt = config.table("scored_trades"), config.table("gold_features")
@@ -98,7 +98,7 @@ def backfill_labels(config: ProjectConfig) -> int:
     merge_table(got[scored.columns], st, keys, config=config)
     return len(got)
 
-# %% ../../nbs/52_monitoring.performance_monitor.ipynb #c016
+# %% ../../nbs/52_monitoring.performance_monitor.ipynb #c017
 @patch
 def update(self: PerformanceMonitor, run_id: str | None = None, now: datetime | None = None, write: bool = True) -> pd.DataFrame:
     "Backfill labels, evaluate every model version on the latest window, append to `model_monitoring`."
@@ -131,7 +131,7 @@ def latest(self: PerformanceMonitor, model_version: str | None = None) -> dict |
     if model_version is not None: df = df[df["model_version"] == str(model_version)]
     return None if df.empty else df.sort_values("run_ts").iloc[-1].to_dict()
 
-# %% ../../nbs/52_monitoring.performance_monitor.ipynb #c020
+# %% ../../nbs/52_monitoring.performance_monitor.ipynb #c022
 def ensure_quality_monitor(config: ProjectConfig, workspace_client=None, table: str | None = None,
                            granularities: tuple[str, ...] = ("1 hour", "1 day"), assets_dir: str | None = None,
                            warehouse_id: str | None = None):

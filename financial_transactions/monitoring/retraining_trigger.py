@@ -87,7 +87,7 @@ def retraining_signals(config: ProjectConfig, drift=None, performance: dict | No
     else: words.append("no performance result")
     return fired, words
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c011
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c012
 @dataclass
 class _State:
     version: int | None
@@ -103,7 +103,7 @@ class RetrainingTrigger:
 class _StaleSnapshot(Exception):
     "The claim's commit conflicted with a change that was not a claim: read again and retry."
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c013
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c014
 @patch
 def evaluate(self: RetrainingTrigger, drift=None, performance: dict | None = None, now: datetime | None = None, model_version: str | None = None,
              drift_run_id: str | None = None, performance_error: str | None = None) -> Decision:
@@ -145,7 +145,7 @@ def evaluate(self: RetrainingTrigger, drift=None, performance: dict | None = Non
     d.claim_seq = None
     return self._record(d, ctx)
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c015
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c016
 @patch
 def _limits(self: RetrainingTrigger, state: _State, now: datetime) -> tuple[str, str] | None:
     "('cooldown' | 'daily_limit', why) when a limit blocks retraining now, else None."
@@ -163,7 +163,7 @@ def _limits(self: RetrainingTrigger, state: _State, now: datetime) -> tuple[str,
             return "daily_limit", f"daily limit: {today} retrainings already started on {now:%Y-%m-%d} (UTC), the limit is {self.rc.daily_limit}"
     return None
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c017
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c018
 @patch
 def _read_state(self: RetrainingTrigger) -> _State:
     if not table_exists(self.table, self.config): self._create()
@@ -181,7 +181,7 @@ def _create(self: RetrainingTrigger):
     except Exception:
         if not table_exists(self.table, self.config): raise
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c019
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c020
 @patch
 def _claim(self: RetrainingTrigger, state: _State, row: pa.Table) -> bool:
     "Append the claim row as a compare-and-swap on the claim number; False if another trigger holds it."
@@ -207,7 +207,7 @@ def _claim(self: RetrainingTrigger, state: _State, row: pa.Table) -> bool:
         raise _StaleSnapshot(str(e)) from e
     return True
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c020
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c021
 @patch
 def _row(self: RetrainingTrigger, d: Decision, ctx: dict) -> pa.Table:
     drift, perf = ctx.get("drift"), ctx.get("performance") or {}
@@ -239,7 +239,7 @@ def history(self: RetrainingTrigger) -> pd.DataFrame:
     if not table_exists(self.table, self.config): return pd.DataFrame(columns=RETRAINING_AUDIT_SCHEMA.names)
     return read_table(self.table, config=self.config).sort_values("ts", kind="stable").reset_index(drop=True)
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c034
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c036
 def find_job_id(w, job: str, env: str) -> int:
     "The id of the deployed job named `job` (or its bundle names: `job-<env>`, `[dev …] job-<env>`)."
     names = {job, job.replace("_", "-"), f"{job.replace('_', '-')}-{env}", f"{job}-{env}"}
@@ -279,7 +279,7 @@ def _spawn(cmd: list[str]) -> str:
         p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)   # the child keeps its own descriptor
     return f"local-pid-{p.pid}"
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c040
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c044
 @dataclass
 class MonitoringCycle:
     "The outcome of one monitoring cycle."
@@ -296,7 +296,7 @@ class MonitoringCycle:
                 "drift_run_id": self.drift.run_id, "decision_id": self.decision.decision_id,
                 "model_version": self.drift.champion.version if self.drift.champion else None, "reason": self.decision.reason[:500]}
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c041
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c045
 def drift_alerts(config: ProjectConfig, drift, decision: Decision) -> list:
     "The alerts a cycle raises: drift (warning/critical), retraining claimed, trigger failed closed."
     out, s = [], drift.summary
@@ -312,7 +312,7 @@ def drift_alerts(config: ProjectConfig, drift, decision: Decision) -> list:
         out.append(Alert("critical", f"Retraining trigger failed closed ({config.env})", decision.reason, "retraining", {"decision_id": decision.decision_id}))
     return out
 
-# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c042
+# %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c046
 def run_monitoring_cycle(config: ProjectConfig, minutes: float | None = None, alert_manager=None, start_job: bool = False,
                          now: datetime | None = None, engine: str = "auto", champ=None) -> MonitoringCycle:
     "Performance update, drift detection, retraining decision and alerts: the `detect_drift` task."

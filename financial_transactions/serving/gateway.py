@@ -178,6 +178,7 @@ def flush(self: InferenceLogger) -> int:
         self.written += len(rows)
         return len(rows)
 
+# %% ../../nbs/61_serving.gateway.ipynb #c016
 @patch
 def stats(self: InferenceLogger) -> dict:
     "Counters for /health."
@@ -198,7 +199,7 @@ def close(self: InferenceLogger) -> int:
     self.flush()
     return self.written
 
-# %% ../../nbs/61_serving.gateway.ipynb #c021
+# %% ../../nbs/61_serving.gateway.ipynb #c023
 def predictions_json(out) -> list:
     "A pyfunc's output as MLflow's `predictions` list (records for a DataFrame)."
     if isinstance(out, pd.DataFrame):
@@ -207,7 +208,7 @@ def predictions_json(out) -> list:
     if isinstance(out, pd.Series): return [jsonable(v) for v in out.tolist()]
     return [jsonable(v) for v in np.asarray(out).tolist()]
 
-# %% ../../nbs/61_serving.gateway.ipynb #c022
+# %% ../../nbs/61_serving.gateway.ipynb #c024
 class Gateway:
     "Champion and challenger behind one `invoke`, split by a stable hash of the request key, every exchange logged."
     max_body = 10 * 1024 * 1024
@@ -246,7 +247,7 @@ class Gateway:
                 "canary_percent": self.canary_percent, "requests": dict(self.counts), "logged": self.logger.written,
                 "inference_log": self.logger.stats()}
 
-# %% ../../nbs/61_serving.gateway.ipynb #c023
+# %% ../../nbs/61_serving.gateway.ipynb #c025
 @patch
 def invoke(self: Gateway, raw: bytes, headers: dict | None = None) -> tuple[int, dict, dict]:
     "Score one request: (status, JSON answer, response headers); the exchange goes to the inference log."
@@ -289,7 +290,7 @@ def invoke(self: Gateway, raw: bytes, headers: dict | None = None) -> tuple[int,
     if served is not None: out_headers.update({"X-Served-Entity": alias, "X-Model-Version": served.version})
     return status, answer, out_headers
 
-# %% ../../nbs/61_serving.gateway.ipynb #c025
+# %% ../../nbs/61_serving.gateway.ipynb #c027
 class ThresholdModel(mlflow.pyfunc.PythonModel):
     "A demo/test stand-in, not a trained model: a linear score over named features with a threshold (the served contract)."
     def __init__(self, feature_columns: list[str], weights: list[float], threshold: float):
@@ -316,7 +317,7 @@ def register_threshold_model(config: ProjectConfig, weights: list[float], thresh
     for a in aliases: client.set_registered_model_alias(config.registered_model_name, a, v)
     return v
 
-# %% ../../nbs/61_serving.gateway.ipynb #c035
+# %% ../../nbs/61_serving.gateway.ipynb #c038
 class GatewayServer(LoopbackServer):
     "The gateway over HTTP on 127.0.0.1: POST /invocations, GET /health, GET /ping."
     kind = "gateway"
@@ -329,7 +330,7 @@ class GatewayServer(LoopbackServer):
         super().stop()
         return self.gateway.logger.close()
 
-# %% ../../nbs/61_serving.gateway.ipynb #c036
+# %% ../../nbs/61_serving.gateway.ipynb #c039
 @patch
 def handler(self: GatewayServer):
     gw = self.gateway
@@ -354,7 +355,7 @@ def handler(self: GatewayServer):
             self.answer(status, ans, hdr)
     return Handler
 
-# %% ../../nbs/61_serving.gateway.ipynb #c040
+# %% ../../nbs/61_serving.gateway.ipynb #c043
 def smoke_test(config: ProjectConfig,
                rows: pd.DataFrame,              # feature rows to send, one a request
                action: str = "canary",          # deploy | canary | promote | rollback

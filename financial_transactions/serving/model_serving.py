@@ -71,8 +71,12 @@ class EndpointStatus:
 
 class ModelServingDeployer:
     "Create, update, canary, promote and roll back the Model Serving endpoint of `config`."
-    def __init__(self, config: ProjectConfig, client=None, registry=None, poll_seconds: float = 10.0,
-                 timeout_seconds: float = 1200.0, steps: Iterable[int] = (25, 50, 100)):
+    def __init__(self, config: ProjectConfig,
+                 client=None,                            # a databricks-sdk WorkspaceClient (default: one from the environment)
+                 registry=None,                          # a `RegistryAliases` (default: the config's registered model)
+                 poll_seconds: float = 10.0,             # between reads while an update runs
+                 timeout_seconds: float = 1200.0,        # give up waiting for an update after this
+                 steps: Iterable[int] = (25, 50, 100)):  # the challenger's traffic steps when promoting; the last is 100
         if client is None:
             from databricks.sdk import WorkspaceClient
             client = WorkspaceClient()
@@ -83,34 +87,39 @@ class ModelServingDeployer:
         self.steps = sorted(int(s) for s in steps)
         if not self.steps or self.steps[-1] != 100: raise ValueError(f"promotion steps must end at 100, got {self.steps}")
 
-    @property
-    def registry(self) -> RegistryAliases:
-        if self._registry is None: self._registry = RegistryAliases(self.model_name)
-        return self._registry
-
-    def entity_name(self, version: str) -> str:
-        "The served entity's name for a model version: `<model>-v<version>`."
-        return f"{self.config.models.registered_model}-v{version}"
-
-    def entity(self, version: str) -> ServedEntityInput:
-        "A served entity for `version` of the registered model, sized by `cfg.serving`."
-        s = self.config.serving
-        return ServedEntityInput(name=self.entity_name(version), entity_name=self.model_name, entity_version=str(version),
-                                 workload_size=s.workload_size, scale_to_zero_enabled=s.scale_to_zero)
-
-    def core_config(self, split: dict[str, int]) -> EndpointCoreConfigInput:
-        "Served entities and routes for the split `{version: percent}`."
-        split = check_split(split)
-        return EndpointCoreConfigInput(name=self.name, served_entities=[self.entity(v) for v in split],
-                                       traffic_config=TrafficConfig(routes=[Route(served_entity_name=self.entity_name(v), traffic_percentage=p)
-                                                                            for v, p in split.items()]))
-
-    def inference_table(self) -> AiGatewayInferenceTableConfig:
-        "The AI Gateway inference table: `<catalog>.<schema>.<endpoint>_payload`."
-        return AiGatewayInferenceTableConfig(enabled=True, catalog_name=self.config.catalog, schema_name=self.config.schema_name,
-                                             table_name_prefix=self.name.replace("-", "_"))
-
 # %% ../../nbs/60_serving.model_serving.ipynb #c013
+@patch(as_prop=True)
+def registry(self: ModelServingDeployer) -> RegistryAliases:
+    if self._registry is None: self._registry = RegistryAliases(self.model_name)
+    return self._registry
+
+@patch
+def entity_name(self: ModelServingDeployer, version: str) -> str:
+    "The served entity's name for a model version: `<model>-v<version>`."
+    return f"{self.config.models.registered_model}-v{version}"
+
+@patch
+def entity(self: ModelServingDeployer, version: str) -> ServedEntityInput:
+    "A served entity for `version` of the registered model, sized by `cfg.serving`."
+    s = self.config.serving
+    return ServedEntityInput(name=self.entity_name(version), entity_name=self.model_name, entity_version=str(version),
+                             workload_size=s.workload_size, scale_to_zero_enabled=s.scale_to_zero)
+
+@patch
+def core_config(self: ModelServingDeployer, split: dict[str, int]) -> EndpointCoreConfigInput:
+    "Served entities and routes for the split `{version: percent}`."
+    split = check_split(split)
+    return EndpointCoreConfigInput(name=self.name, served_entities=[self.entity(v) for v in split],
+                                   traffic_config=TrafficConfig(routes=[Route(served_entity_name=self.entity_name(v), traffic_percentage=p)
+                                                                        for v, p in split.items()]))
+
+@patch
+def inference_table(self: ModelServingDeployer) -> AiGatewayInferenceTableConfig:
+    "The AI Gateway inference table: `<catalog>.<schema>.<endpoint>_payload`."
+    return AiGatewayInferenceTableConfig(enabled=True, catalog_name=self.config.catalog, schema_name=self.config.schema_name,
+                                         table_name_prefix=self.name.replace("-", "_"))
+
+# %% ../../nbs/60_serving.model_serving.ipynb #c015
 def _split_of(cfg) -> dict[str, int] | None:
     if cfg is None or not cfg.served_entities: return None
     version = {e.name: e.entity_version for e in cfg.served_entities}
@@ -120,6 +129,7 @@ def _split_of(cfg) -> dict[str, int] | None:
 
 def _enum(x) -> str | None: return None if x is None else getattr(x, "value", str(x))
 
+# %% ../../nbs/60_serving.model_serving.ipynb #c016
 @patch
 def get(self: ModelServingDeployer) -> ServingEndpointDetailed | None:
     "The endpoint, or None if it does not exist."
@@ -135,7 +145,7 @@ def status(self: ModelServingDeployer) -> EndpointStatus | None:
     return EndpointStatus(self.name, _enum(ep.state.ready if ep.state else None), _enum(ep.state.config_update if ep.state else None),
                           _split_of(ep.config) or {}, _split_of(ep.pending_config), bool(it and it.enabled))
 
-# %% ../../nbs/60_serving.model_serving.ipynb #c015
+# %% ../../nbs/60_serving.model_serving.ipynb #c018
 @patch
 def _wait(self: ModelServingDeployer) -> ServingEndpointDetailed:
     "Poll until the endpoint is NOT_UPDATING; `ServingError` if the update failed, `TimeoutError` past the timeout."
@@ -175,7 +185,7 @@ def apply(self: ModelServingDeployer, split: dict[str, int]) -> EndpointStatus:
     if not (it and it.enabled): self.api.put_ai_gateway(self.name, inference_table_config=self.inference_table())
     return self.status()
 
-# %% ../../nbs/60_serving.model_serving.ipynb #c017
+# %% ../../nbs/60_serving.model_serving.ipynb #c020
 @patch
 def _champion(self: ModelServingDeployer) -> str:
     v = self.registry.version("champion")
@@ -199,6 +209,7 @@ def canary(self: ModelServingDeployer, percent: int | None = None, version: str 
     self.registry.set("challenger", chall)
     return self.apply({champ: 100 - percent, chall: percent} if 0 < percent < 100 else {chall if percent == 100 else champ: 100})
 
+# %% ../../nbs/60_serving.model_serving.ipynb #c021
 @patch
 def promote_to_production(self: ModelServingDeployer, move_alias: bool = True) -> EndpointStatus:
     "Move the traffic from the champion to the challenger in `steps`, serve it alone, and make it the champion."
@@ -217,7 +228,7 @@ def rollback(self: ModelServingDeployer) -> EndpointStatus:
     "Send all the traffic back to the champion and drop the challenger."
     return self.apply({self._champion(): 100})
 
-# %% ../../nbs/60_serving.model_serving.ipynb #c020
+# %% ../../nbs/60_serving.model_serving.ipynb #c024
 @patch
 def run_action(self: ModelServingDeployer, action: str, percent: int | None = None) -> EndpointStatus:
     "Run `action` (deploy, canary, promote or rollback) on the endpoint."

@@ -18,19 +18,19 @@ from fastcore.basics import patch
 from ..config import ProjectConfig
 from ..io import dumps, new_run_id, write_atomic, write_lines_atomic
 from ..markets import EXCHANGE_TZ
-from ..runtime import landing_path, secret
+from ..runtime import landing_path
 from .alphavantage_server import INTERVALS, AlphaVantageServer
-from .collector import CollectorStats, backoff, record_run, redact, redact_url, start_stand_in
+from .collector import CollectorStats, backoff, collection_inputs, record_run, redact, redact_url, start_stand_in
 
 # %% auto #0
 __all__ = ['log', 'FUNCTIONS', 'BAR_COLUMNS', 'DailyLimitReached', 'RateLimiter', 'AlphaVantageError',
            'AlphaVantageInvalidRequest', 'AlphaVantagePremium', 'AlphaVantageUnavailable', 'av_state_path',
            'AlphaVantageCollector', 'parse_bars', 'collect_alphavantage_history']
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c005
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c006
 log = logging.getLogger("financial_transactions.alphavantage")
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c007
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c008
 class DailyLimitReached(RuntimeError):
     "The day's call budget is spent (client-side count, or Alpha Vantage said so)."
 
@@ -62,7 +62,7 @@ class RateLimiter:
         wait = 60 - (now - recent[0]) + 0.01 if recent else 60.0
         self.waited += wait; self.sleep(wait)
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c010
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c011
 class AlphaVantageError(RuntimeError):
     "Alpha Vantage answered, but not with data."
 class AlphaVantageInvalidRequest(AlphaVantageError):
@@ -75,11 +75,12 @@ class AlphaVantageUnavailable(AlphaVantageError):
 FUNCTIONS = {"intraday": "TIME_SERIES_INTRADAY", "daily": "TIME_SERIES_DAILY"}
 BAR_COLUMNS = ["symbol", "ts", "open", "high", "low", "close", "volume", "interval"]
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c011
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c012
 def av_state_path(config: ProjectConfig) -> Path:
     "The file that keeps the day's Alpha Vantage calls (for a key), in the landing zone's `_state` folder."
     return Path(landing_path(config, "_state")) / "alphavantage_calls.json"
 
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c013
 class AlphaVantageCollector:
     "Fetch OHLCV bars from an Alpha Vantage-compatible `/query` URL and land them as JSON lines."
     def __init__(self, url: str,                          # the `/query` URL
@@ -120,7 +121,7 @@ class AlphaVantageCollector:
     def _say(self, text: str) -> str: return redact(text, self._key)
     def __repr__(self): return f"AlphaVantageCollector({redact_url(self.url)!r}, run {self.stats.run_id})"
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c013
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c015
 @patch
 def _request(self: AlphaVantageCollector, params: dict) -> dict:
     "GET `params` (+ the key) and return a data payload, retrying what is worth retrying; raises for notices and errors."
@@ -156,7 +157,7 @@ def _request(self: AlphaVantageCollector, params: dict) -> dict:
         return body
     raise AlphaVantageUnavailable(self._say(f"{params.get('function')} {params.get('symbol')}: {problem} (after {self.max_retries} retries)"))
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c015
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c017
 def parse_bars(body: dict, symbol: str, interval: str) -> tuple[pd.DataFrame, list[dict]]:
     "The typed bars of a time-series response (oldest first) and the bars that could not be read, with reasons."
     meta = body.get("Meta Data", {})
@@ -176,7 +177,7 @@ def parse_bars(body: dict, symbol: str, interval: str) -> tuple[pd.DataFrame, li
     df = pd.DataFrame(rows, columns=BAR_COLUMNS).astype({"ts": "int64", "volume": "int64"})
     return df.sort_values("ts").reset_index(drop=True), bad
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c017
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c019
 @patch
 def fetch(self: AlphaVantageCollector, symbol: str, function: str = "intraday", outputsize: str = "compact") -> tuple[pd.DataFrame, list]:
     "Bars of `symbol` (`function` intraday or daily) and the unreadable bars; raises on notices and errors."
@@ -186,7 +187,7 @@ def fetch(self: AlphaVantageCollector, symbol: str, function: str = "intraday", 
     body = self._request(params)
     return parse_bars(body, symbol, self.interval if function == "intraday" else "daily")
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c019
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c021
 @patch
 def collect(self: AlphaVantageCollector, symbols: list[str], functions=("intraday",), outputsize: str = "compact") -> CollectorStats:
     "Fetch and land bars for each symbol and function; failures are recorded, the daily limit ends the run."
@@ -222,13 +223,12 @@ def _fail(self: AlphaVantageCollector, sym, fn, e, rejected: list, now_ms: int):
     self.stats.rejected += 1
     log.warning("alphavantage %s %s: %s: %s", fn, sym, type(e).__name__, msg)
 
-# %% ../../nbs/15_streaming.alphavantage.ipynb #c029
+# %% ../../nbs/15_streaming.alphavantage.ipynb #c031
 def collect_alphavantage_history(config: ProjectConfig, symbols: list[str] | None = None, functions=("intraday",),
                                  outputsize: str = "compact", api_key: str | None = None) -> dict:
     "Fetch bars for `symbols` into the landing zone (live with a key, else from the local server); returns a summary."
     av = config.ingestion.alphavantage
-    api_key = api_key if api_key is not None else secret(config.secret_scope, av.key_secret)
-    symbols = symbols or config.ingestion.symbols
+    api_key, symbols = collection_inputs(config, api_key, av.key_secret, symbols)
     server = None
     if api_key: col = AlphaVantageCollector.from_config(config, api_key=api_key)     # with the day's budget in av_state_path
     else:

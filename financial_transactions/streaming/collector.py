@@ -17,13 +17,13 @@ import pandas as pd
 from ..config import ProjectConfig
 from ..io import dumps, loads, write_lines_atomic
 from ..loopback import LoopbackServer
-from ..runtime import write_table
+from ..runtime import secret, write_table
 
 # %% auto #0
 __all__ = ['COLLECTOR_RUN_COLUMNS', 'trade_line', 'land_trades', 'landed_files', 'read_landed', 'CollectorStats', 'record_run',
-           'redact_url', 'redact', 'with_token', 'backoff', 'start_stand_in']
+           'redact_url', 'redact', 'with_token', 'backoff', 'collection_inputs', 'start_stand_in']
 
-# %% ../../nbs/11_streaming.collector.ipynb #c006
+# %% ../../nbs/11_streaming.collector.ipynb #c007
 def trade_line(s: str, p: float, t: int, v: float, c, run_id: str, received_ms: int) -> bytes:
     "One landed trade as a JSON line (without the newline)."
     return dumps({"s": s, "p": p, "t": t, "v": v, "c": c, "run_id": run_id, "received_ms": received_ms})
@@ -56,7 +56,7 @@ def read_landed(landing_dir: str | Path, prefix: str = "trades-") -> pd.DataFram
             if line.strip(): r = loads(line); r["_file"] = p.name; rows.append(r)
     return pd.DataFrame(rows)
 
-# %% ../../nbs/11_streaming.collector.ipynb #c009
+# %% ../../nbs/11_streaming.collector.ipynb #c010
 @dataclass
 class CollectorStats:
     "Counters of one collector run (the `collector_runs` row, plus live details)."
@@ -89,7 +89,7 @@ def record_run(stats: CollectorStats, config: ProjectConfig) -> int | None:
     for k in ("started_at", "ended_at"): df[k] = pd.to_datetime(df[k], utc=True).astype("datetime64[us, UTC]")
     return write_table(df, config.table("collector_runs"), mode="append", config=config)
 
-# %% ../../nbs/11_streaming.collector.ipynb #c012
+# %% ../../nbs/11_streaming.collector.ipynb #c013
 _SECRET_QS = re.compile(r"((?:token|apikey|api_key|key)=)[^&#\s]*", re.IGNORECASE)
 
 def redact_url(url: str) -> str:
@@ -108,12 +108,18 @@ def with_token(url: str, token: str | None) -> str:
     if not token: return url
     return f"{url}{'&' if '?' in url else '?'}token={token}"
 
-# %% ../../nbs/11_streaming.collector.ipynb #c015
+# %% ../../nbs/11_streaming.collector.ipynb #c016
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0, rng=random) -> float:
     "Seconds to wait before retry `attempt` (0-based): `min(cap, base * 2**attempt)`, jittered to 50-100%."
     return min(cap, base * 2 ** attempt) * rng.uniform(0.5, 1.0)
 
-# %% ../../nbs/11_streaming.collector.ipynb #c018
+# %% ../../nbs/11_streaming.collector.ipynb #c019
+def collection_inputs(config: ProjectConfig, key: str | None, secret_name: str,
+                      symbols: list[str] | None) -> tuple[str | None, list[str]]:
+    "(the provider key: `key`, else the secret `secret_name`, None without one; the symbols: `symbols`, else ingestion.symbols)."
+    return (key if key is not None else secret(config.secret_scope, secret_name)), list(symbols or config.ingestion.symbols)
+
+# %% ../../nbs/11_streaming.collector.ipynb #c022
 def start_stand_in(make: Callable[[int], LoopbackServer], url: str) -> LoopbackServer:
     "`make(port).start()` on the port of `url`, or on a free port if that one is taken."
     try: return make(urlparse(url).port or 0).start()

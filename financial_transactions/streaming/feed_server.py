@@ -24,7 +24,7 @@ from .market_simulator import MarketSimulator, SimulatedMarket
 # %% auto #0
 __all__ = ['MALFORMED', 'INVALID_TRADES', 'FaultConfig', 'FeedServer', 'load_trades_file', 'simulated_feed', 'corrupt_landing']
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c006
+# %% ../../nbs/12_streaming.feed_server.ipynb #c007
 @dataclass
 class FaultConfig:
     "How often the server misbehaves on each connection; 0 turns a fault off."
@@ -55,7 +55,7 @@ class FaultConfig:
     @property
     def any(self) -> bool: return any(getattr(self, f.name) for f in fields(self) if f.name != "late_by")
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c009
+# %% ../../nbs/12_streaming.feed_server.ipynb #c010
 MALFORMED = [b'{"type":"trade","data":[{"p":1.5,"s":"AAPL","t":17', b"not json at all", b'{"type":"trade","data":"oops"}',
              b"}{ garbage", b'{"type":"trade","data":[{"p":1.5,"s":"AAPL"'  , b"[1, 2, 3]"]
 INVALID_TRADES = [{"p": -1.0, "s": "AAPL", "t": 1795444200000, "v": 1.0, "c": None},
@@ -65,7 +65,7 @@ INVALID_TRADES = [{"p": -1.0, "s": "AAPL", "t": 1795444200000, "v": 1.0, "c": No
                   {"p": "NaN", "s": "MSFT", "t": "yesterday", "v": 1.0, "c": ["1"]},
                   {"p": 10.0, "s": "MSFT", "t": 1795444200000, "v": 1.0, "c": "1"}]
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c011
+# %% ../../nbs/12_streaming.feed_server.ipynb #c012
 @dataclass(eq=False)
 class _Conn:
     ws: object
@@ -79,7 +79,7 @@ class _Conn:
 def _trade_frag(s, p, t, v, c) -> bytes:
     return dumps({"p": p, "s": s, "t": t, "v": v, "c": c})
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c012
+# %% ../../nbs/12_streaming.feed_server.ipynb #c013
 class FeedServer(LoopbackServer):
     "A local WebSocket server speaking Finnhub's trade protocol over a simulated (or replayed) market."
     kind, scheme = "feed server", "ws"
@@ -117,7 +117,7 @@ class FeedServer(LoopbackServer):
         "How many trades of the tape have been streamed."
         return self._cursor
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c014
+# %% ../../nbs/12_streaming.feed_server.ipynb #c015
 @patch
 def start(self: FeedServer, timeout: float = 10.0) -> FeedServer:
     "Start listening in a background thread; returns once the port is bound."
@@ -158,7 +158,7 @@ def stop(self: FeedServer, timeout: float = 5.0) -> None:
     self._thread.join(timeout)
     self._thread = None
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c016
+# %% ../../nbs/12_streaming.feed_server.ipynb #c017
 async def _send_error(conn: _Conn, server: FeedServer, msg: str):
     server.stats["errors_sent"] += 1
     await conn.ws.send(dumps({"type": "error", "msg": msg}), text=True)
@@ -194,7 +194,7 @@ async def _pinger(self: FeedServer, conn: _Conn):
             await conn.ws.send('{"type":"ping"}'); self.stats["pings"] += 1
     except (ConnectionClosed, asyncio.CancelledError): pass
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c018
+# %% ../../nbs/12_streaming.feed_server.ipynb #c019
 @patch
 async def _broadcast(self: FeedServer):
     loop = asyncio.get_running_loop()
@@ -218,7 +218,7 @@ async def _broadcast(self: FeedServer):
     for c in list(self._conns): await self._release(c)
     self.done.set()
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c020
+# %% ../../nbs/12_streaming.feed_server.ipynb #c021
 @patch
 async def _send_chunk(self: FeedServer, c: _Conn, a: int, b: int):
     "Send trades a..b of the tape that `c` subscribed to, applying the faults."
@@ -247,7 +247,7 @@ async def _send_chunk(self: FeedServer, c: _Conn, a: int, b: int):
     except ConnectionClosed:
         c.closed = True
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c022
+# %% ../../nbs/12_streaming.feed_server.ipynb #c023
 @patch
 def _message(self: FeedServer, idx: list[int], bad: dict | None = None) -> bytes:
     frags = [self._frags[i] for i in idx]
@@ -278,7 +278,7 @@ async def _drop(self: FeedServer, c: _Conn):
         await asyncio.sleep(0.002)
     t.close()
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c024
+# %% ../../nbs/12_streaming.feed_server.ipynb #c025
 @patch
 def sent_trades(self: FeedServer) -> pd.DataFrame:
     "The distinct valid trades this server has sent, in tape order."
@@ -290,7 +290,7 @@ def wait_done(self: FeedServer, timeout: float | None = None) -> bool:
     "Block until the whole tape has been streamed (True) or `timeout` passes (False)."
     return self.done.wait(timeout)
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c032
+# %% ../../nbs/12_streaming.feed_server.ipynb #c033
 def load_trades_file(path: str | Path) -> pd.DataFrame:
     "Trades (s, p, t, v, c) from a JSON-lines, Parquet or CSV file, sorted by time."
     path = Path(path)
@@ -306,7 +306,7 @@ def load_trades_file(path: str | Path) -> pd.DataFrame:
     if "c" not in df: df["c"] = None
     return df[["s", "p", "t", "v", "c"]].sort_values("t", kind="stable").reset_index(drop=True)
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c035
+# %% ../../nbs/12_streaming.feed_server.ipynb #c036
 def simulated_feed(config: ProjectConfig,
                    symbols: list[str] | None = None,   # default: ingestion.symbols
                    n_trades: int | None = None,        # default: simulator.n_trades
@@ -322,7 +322,7 @@ def simulated_feed(config: ProjectConfig,
         trades = MarketSimulator(sim, symbols or config.ingestion.symbols).generate(n_trades, start=start or None, regime_shift=regime_shift)
     return FeedServer(trades, rate=config.simulator.trades_per_second if rate is None else rate, **kwargs)
 
-# %% ../../nbs/12_streaming.feed_server.ipynb #c038
+# %% ../../nbs/12_streaming.feed_server.ipynb #c039
 def corrupt_landing(trades: pd.DataFrame, landing_dir: str | Path, run_id: str = "bad-run") -> dict[str, int]:
     "Land one bad record per silver drop rule (and two malformed lines) next to `trades`; returns rule -> count."
     t = int(trades["t"].iloc[len(trades) // 2]); sym = str(trades["s"].iloc[0])

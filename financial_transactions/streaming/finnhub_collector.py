@@ -21,18 +21,18 @@ from websocket import ABNF, WebSocketTimeoutException
 from ..config import ProjectConfig
 from ..io import dumps, loads, new_run_id, write_atomic, write_lines_atomic
 from ..loopback import stop_signals
-from ..runtime import landing_path, secret
-from .collector import CollectorStats, backoff, record_run, redact, redact_url, start_stand_in, with_token
+from ..runtime import landing_path
+from .collector import CollectorStats, backoff, collection_inputs, record_run, redact, redact_url, start_stand_in, with_token
 from .feed_server import simulated_feed
 
 # %% auto #0
 __all__ = ['log', 'trade_problem', 'FinnhubAuthError', 'FinnhubCollector', 'Trade', 'FeedMessage', 'collect_with_signals',
            'collect_finnhub_stream']
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c005
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c006
 log = logging.getLogger("financial_transactions.finnhub")
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c007
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c008
 _T_MIN, _T_MAX = 946_684_800_000, 4_102_444_800_000   # 2000-01-01 .. 2100-01-01 in ms
 
 def trade_problem(r) -> str | None:
@@ -47,7 +47,7 @@ def trade_problem(r) -> str | None:
     if c is not None and (type(c) is not list or not all(type(x) is str for x in c)): return f"c: not a list of strings or null ({c!r})"
     return None
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c010
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c011
 class FinnhubAuthError(RuntimeError):
     "The feed refused the token: reconnecting cannot help."
 
@@ -84,7 +84,7 @@ class FinnhubCollector:
         self._last_flush = time.monotonic()
         self._ws = None
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c011
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c012
 @patch(cls_method=True)
 def from_config(cls: FinnhubCollector, config: ProjectConfig, url: str | None = None, token: str | None = None,
                 symbols: list[str] | None = None, **kwargs) -> FinnhubCollector:
@@ -106,7 +106,7 @@ def stop(self: FinnhubCollector) -> None:
 @patch
 def __repr__(self: FinnhubCollector): return f"FinnhubCollector({redact_url(self.url)!r}, {len(self.symbols)} symbols, run {self.run_id})"
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c013
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c014
 _Sym = Annotated[str, msgspec.Meta(min_length=1)]
 _Price = Annotated[float, msgspec.Meta(gt=0, lt=1e300)]       # lt: no infinity
 _Time = Annotated[int, msgspec.Meta(ge=_T_MIN, lt=_T_MAX)]
@@ -129,7 +129,7 @@ class FeedMessage(msgspec.Struct):
 _decode_message = msgspec.json.Decoder(FeedMessage).decode
 _encode_lines = msgspec.json.Encoder().encode_lines
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c015
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c016
 @patch
 def _handle(self: FinnhubCollector, data: bytes, received_ms: int) -> None:
     "Parse one WebSocket message and buffer its trades, or reject what is wrong with a reason."
@@ -162,7 +162,7 @@ def _keep(self: FinnhubCollector, trades: list[Trade], received_ms: int) -> None
     self._nbuf += len(trades)
     self.stats.buffered = self._nbuf
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c017
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c018
 @patch
 def _handle_slow(self: FinnhubCollector, data: bytes, received_ms: int) -> None:
     "The careful path: find what is wrong with a message, record by record."
@@ -202,7 +202,7 @@ def _reject(self: FinnhubCollector, reason: str, raw, received_ms: int) -> None:
     self._rej.append(dumps({"reason": reason, "raw": raw, "run_id": self.stats.run_id, "received_ms": received_ms}))
     self.stats.rejected += 1
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c019
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c020
 @patch
 def flush(self: FinnhubCollector) -> Path | None:
     "Write the buffered trades and rejects to new landing files; returns the trades file (None if nothing was buffered)."
@@ -225,7 +225,7 @@ def _maybe_flush(self: FinnhubCollector) -> None:
                                                      and (self._buf or self._rej)):
         self.flush()
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c021
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c022
 @patch
 def _connect(self: FinnhubCollector):
     ws = websocket.create_connection(with_token(self.url, self._token), timeout=self.connect_timeout,
@@ -255,7 +255,7 @@ def _sleep(self: FinnhubCollector, seconds: float, deadline) -> None:
     while not self._stop.is_set() and time.monotonic() < end and (deadline is None or time.monotonic() < deadline):
         self._maybe_flush(); time.sleep(min(0.1, max(0.0, end - time.monotonic())))
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c022
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c023
 @patch
 def run(self: FinnhubCollector, duration: float | None = None, max_trades: int | None = None) -> CollectorStats:
     "Collect until `duration` seconds pass, `max_trades` are kept or `stop()` is called; flush and return the counters."
@@ -290,14 +290,14 @@ def run(self: FinnhubCollector, duration: float | None = None, max_trades: int |
         st.ended_at = datetime.now(UTC)
     return st
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c034
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c035
 def collect_with_signals(collector: FinnhubCollector, duration: float | None = None, max_trades: int | None = None) -> CollectorStats:
     "Run `collector` with SIGINT/SIGTERM mapped to a clean stop (flush, then return)."
     def stop():
         log.warning("signal: flushing and stopping"); collector.stop()
     with stop_signals(stop): return collector.run(duration, max_trades)
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c036
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c037
 def collect_finnhub_stream(config: ProjectConfig,
                            duration_seconds: float | None = None,  # default: ingestion.finnhub.duration_seconds
                            symbols: list[str] | None = None,       # default: ingestion.symbols
@@ -307,8 +307,7 @@ def collect_finnhub_stream(config: ProjectConfig,
                            token: str | None = None) -> dict:      # default: the secret ingestion.finnhub.token_secret
     "Collect Finnhub trades into the landing zone: live with a key, else from the local feed server; returns a summary."
     fh = config.ingestion.finnhub
-    token = token if token is not None else secret(config.secret_scope, fh.token_secret)
-    symbols = symbols or config.ingestion.symbols
+    token, symbols = collection_inputs(config, token, fh.token_secret, symbols)
     duration = float(duration_seconds or fh.duration_seconds)
     if token:
         col = FinnhubCollector.from_config(config, token=token, symbols=symbols)
