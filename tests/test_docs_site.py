@@ -38,7 +38,7 @@ def test_plain_docs_site_in_headless_chromium(tmp_path):
         page = cdp.wait_for("""(() => { const plots = [...document.querySelectorAll('.plot')];
             const drawn = plots.filter(d => d.classList.contains('js-plotly-plot') && d.querySelector('svg.main-svg'));
             return plots.length && drawn.length === plots.length ? {plots: drawn.length,
-              api: [...document.querySelectorAll('main h3')].map(h => h.textContent),
+              api: [...document.querySelectorAll('main h3')].map(h => h.textContent.replace('¶', '').trim()),
               tables: document.querySelectorAll('main table').length,
               current: document.querySelector('nav a.current').getAttribute('href')} : null; })()""")
         time.sleep(0.3)

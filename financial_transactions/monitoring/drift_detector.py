@@ -236,16 +236,24 @@ def drift_histograms(reference, current, result: pd.DataFrame, max_features: int
     fig = make_subplots(rows=max(len(feats), 1), cols=1, subplot_titles=[
         f"{f}: PSI {p:.3f}, JS {j:.3f} ({v})" for f, p, j, v in result.set_index("feature").loc[feats, ["psi", "js", "verdict"]].itertuples()])
     for i, f in enumerate(feats, 1):
-        r, c = reference[f].dropna(), current[f].dropna()
-        kw = dict(histnorm="probability", opacity=0.6, showlegend=i == 1)
-        if not is_categorical(r) and len(r):
-            lo, hi = np.quantile(r, [0.001, 0.999]) if len(r) else (0, 1)
-            lo, hi = min(lo, c.quantile(0.001) if len(c) else lo), max(hi, c.quantile(0.999) if len(c) else hi)
-            kw["xbins"] = dict(start=float(lo), end=float(hi), size=float(hi - lo) / nbins or 1.0)
-        fig.add_trace(go.Histogram(x=r, name="reference", marker_color="#4c78a8", **kw), row=i, col=1)
-        fig.add_trace(go.Histogram(x=c, name="current", marker_color="#f58518", **kw), row=i, col=1)
-    fig.update_layout(barmode="overlay", height=260 * max(len(feats), 1), margin=dict(t=40, b=20), title="Drifted features: reference vs current")
+        x, r_share, c_share, width = _shares(reference[f].dropna(), current[f].dropna(), nbins)
+        for share, name, color in ((r_share, "reference", "#4c78a8"), (c_share, "current", "#f58518")):
+            fig.add_trace(go.Bar(x=x, y=share, width=width, name=name, marker_color=color, opacity=0.6, showlegend=i == 1), row=i, col=1)
+    fig.update_layout(barmode="overlay", height=260 * max(len(feats), 1), margin=dict(t=40, b=20), title="Drifted features: reference vs current",
+                      yaxis_title="share of rows")
     return fig
+
+def _shares(r: pd.Series, c: pd.Series, nbins: int):
+    "(bin positions, reference shares, current shares, bar width) over `nbins` equal bins of the central 99.8 %, or per category."
+    if is_categorical(r) or is_categorical(c) or not len(r):
+        rs, cs = r.astype(str).value_counts(normalize=True), c.astype(str).value_counts(normalize=True)
+        cats = sorted(set(rs.index) | set(cs.index))
+        return cats, rs.reindex(cats, fill_value=0).tolist(), cs.reindex(cats, fill_value=0).tolist(), None
+    lo, hi = np.quantile(r, [0.001, 0.999])
+    if len(c): lo, hi = min(lo, c.quantile(0.001)), max(hi, c.quantile(0.999))
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, nbins + 1)
+    share = lambda s: (np.histogram(s.clip(edges[0], edges[-1]), edges)[0] / max(len(s), 1)).round(5).tolist()
+    return ((edges[:-1] + edges[1:]) / 2).round(6).tolist(), share(r), share(c), float(edges[1] - edges[0])
 
 # %% ../../nbs/51_monitoring.drift_detector.ipynb #c038
 def _spark_stats(det: DriftDetector, reference, current, feats: list[str]) -> list[dict]:
