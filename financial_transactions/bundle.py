@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .config import ENVS, ProjectConfig, find_project_root, load_config
+from .config import ENVS, ProjectConfig, find_project_root, load_config, yaml_error, yaml_load
 from .io import new_run_id, write_json
 from .runtime import lakehouse_root
 
@@ -49,8 +49,8 @@ class Bundle:
         return self.jobs[name]
 
 def _read_yaml(p: Path) -> dict:
-    try: d = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as e: raise BundleError(f"{p}: not valid YAML: {e}") from None
+    try: d = yaml_load(p.read_text()) or {}
+    except yaml.YAMLError as e: raise BundleError(yaml_error(p, e)) from None
     if not isinstance(d, dict): raise BundleError(f"{p}: the top level must be a mapping")
     return d
 

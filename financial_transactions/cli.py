@@ -18,6 +18,7 @@ from fastcore.script import anno_parser, call_parse
 from . import __version__
 from .bundle import JobFailed, BundleError, bundle_config, jobs_table, load_bundle, run_jobs
 from .bundle_validation import validate_bundle
+from .config import ConfigError
 from .io import dumps
 from .loopback import serve_until
 from .runtime import load_project_config, secret
@@ -249,6 +250,7 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
               no_export: bool = False,         # serve the JSON already in --data-dir, do not export
               duration: float = 0.0):          # stop after S seconds (0: run until interrupted)
     "Export the monitoring metrics from the env's tables and serve the dashboard on loopback, re-exported every --refresh seconds."
+    if not refresh > 0: print(f"fin-mlops dashboard: --refresh must be more than 0 seconds, got {refresh:g}", file=sys.stderr); return 2
     from financial_transactions.dashboard.export import default_out_dir   # heavy: MLflow
     from financial_transactions.dashboard.server import DashboardServer
     cfg = load_project_config(env)
@@ -308,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         if rest[0] not in f: print(f"{prog}: unknown command '{rest[0]}'\n\n{_usage(cmd, f)}", file=sys.stderr); return 2
         f, prog, rest = f[rest[0]], f"{prog} {rest[0]}", rest[1:]
     try: return int(_call(f, rest, prog) or 0)
+    except (ConfigError, BundleError) as e:     # a bad project_config.yml, bundle or target: the message says where
+        print(f"{prog}: {e}", file=sys.stderr); return 2
     except BrokenPipeError:                     # `fin-mlops jobs | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0
     except KeyboardInterrupt:

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 __all__ = ['ENVS', 'ENV_OVERRIDES', 'Strict', 'Tables', 'FinnhubConfig', 'AlphaVantageConfig', 'IngestionConfig',
            'SimulatorConfig', 'PipelineConfig', 'SplitConfig', 'FeaturesConfig', 'ModelsConfig', 'GateConfig',
            'DriftConfig', 'RetrainingConfig', 'AlertsConfig', 'MonitoringConfig', 'ServingConfig', 'LocalConfig',
-           'ProjectConfig', 'ConfigError', 'load_config', 'find_project_root', 'default_config_path']
+           'ProjectConfig', 'DuplicateKeyError', 'UniqueKeyLoader', 'yaml_load', 'yaml_error', 'ConfigError',
+           'load_config', 'find_project_root', 'default_config_path']
 
 # %% ../nbs/00_config.ipynb #c006
 class Strict(BaseModel):
@@ -236,7 +237,36 @@ class ProjectConfig(Strict):
         "The one registered model of this env: `<catalog>.<schema>.<registered_model>`."
         return f"{self.catalog}.{self.schema_}.{self.models.registered_model}"
 
-# %% ../nbs/00_config.ipynb #c022
+# %% ../nbs/00_config.ipynb #c023
+class DuplicateKeyError(yaml.YAMLError):
+    "A key written twice in one YAML mapping."
+    def __init__(self, key: str, line: int, first: int):
+        self.key, self.line, self.first = key, line, first
+        super().__init__(f"duplicate key '{key}' (first written on line {first})")
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    "`yaml.SafeLoader` that refuses a key written twice in one mapping."
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for k, _ in node.value:
+            if not isinstance(k, yaml.ScalarNode) or k.tag == "tag:yaml.org,2002:merge": continue
+            line = k.start_mark.line + 1
+            if (k.tag, k.value) in seen: raise DuplicateKeyError(k.value, line, seen[k.tag, k.value])
+            seen[k.tag, k.value] = line
+        return super().construct_mapping(node, deep)
+
+def yaml_load(text: str) -> Any:
+    "Parse YAML like `yaml.safe_load`, refusing duplicate keys."
+    return yaml.load(text, Loader=UniqueKeyLoader)
+
+def yaml_error(path, e: yaml.YAMLError) -> str:
+    "`e` as one line, `path:line: not valid YAML: problem`."
+    if isinstance(e, DuplicateKeyError): return f"{path}:{e.line}: not valid YAML: {e}"
+    mark = getattr(e, "problem_mark", None)
+    what = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e).splitlines()[0]
+    return f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML: {what}"
+
+# %% ../nbs/00_config.ipynb #c025
 class ConfigError(ValueError):
     "A bad `project_config.yml`: the message names the file, line, key path and what is wrong."
 
@@ -264,7 +294,7 @@ def _line_map(text: str) -> dict[tuple, int]:
     if root is not None: walk(root, ())
     return lines
 
-# %% ../nbs/00_config.ipynb #c024
+# %% ../nbs/00_config.ipynb #c027
 ENV_OVERRIDES = {
     "FIN_MLOPS_CATALOG": ("catalog",),
     "FIN_MLOPS_SCHEMA": ("schema",),
@@ -285,7 +315,7 @@ def _apply_env_overrides(data: dict, environ=None) -> dict:
         d[path[-1]] = val
     return data
 
-# %% ../nbs/00_config.ipynb #c025
+# %% ../nbs/00_config.ipynb #c028
 def _format_errors(err: ValidationError, src: str, env: str, raw: dict, lines: dict) -> str:
     "One line per problem: `file:line: key.path: message`, the path as it appears in the file."
     out = []
@@ -309,15 +339,15 @@ def _format_errors(err: ValidationError, src: str, env: str, raw: dict, lines: d
         out.append(f"{src}:{line or '?'}: {parent}: {msg}")
     return "\n".join(out)
 
-# %% ../nbs/00_config.ipynb #c026
+# %% ../nbs/00_config.ipynb #c029
 def load_config(path: str | Path, env: str = "dev", environ=None) -> ProjectConfig:
     "Read `path`, merge `defaults` with `envs.<env>`, apply environment overrides, validate."
     path = Path(path)
     if env not in ENVS: raise ConfigError(f"{path}: unknown env '{env}', expected one of {list(ENVS)}")
     if not path.exists(): raise ConfigError(f"config file not found: {path}")
     text = path.read_text()
-    try: raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e: raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    try: raw = yaml_load(text) or {}
+    except yaml.YAMLError as e: raise ConfigError(yaml_error(path, e)) from None
     if not isinstance(raw, dict): raise ConfigError(f"{path}: the top level must be a mapping with 'defaults' and 'envs'")
     unknown = sorted(set(raw) - {"defaults", "envs"})
     lines = _line_map(text)
@@ -331,13 +361,13 @@ def load_config(path: str | Path, env: str = "dev", environ=None) -> ProjectConf
     try: return ProjectConfig.model_validate(data)
     except ValidationError as e: raise ConfigError(_format_errors(e, str(path), env, raw, lines)) from None
 
-# %% ../nbs/00_config.ipynb #c027
+# %% ../nbs/00_config.ipynb #c030
 @patch(cls_method=True)
 def from_yaml(cls: ProjectConfig, path: str | Path, env: str = "dev", environ=None) -> ProjectConfig:
     "Load and validate `project_config.yml` for `env` (local, dev, acc or prd)."
     return load_config(path, env, environ)
 
-# %% ../nbs/00_config.ipynb #c029
+# %% ../nbs/00_config.ipynb #c032
 def find_project_root(start: str | Path | None = None) -> Path:
     "The nearest folder at or above `start` (default: cwd, then this package) that holds `project_config.yml`."
     here = globals().get("__file__")  # absent when this runs as a notebook cell

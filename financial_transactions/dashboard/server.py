@@ -49,6 +49,7 @@ class DashboardServer(LoopbackServer):
         super().__init__(host, port)
         self.data_dir, self.static = Path(data_dir), Path(static) if static else static_dir()
         if not (self.static / "index.html").exists(): raise FileNotFoundError(f"no index.html in {self.static}")
+        if not refresh_seconds > 0: raise ValueError(f"refresh_seconds must be more than 0, got {refresh_seconds}")
         self.refresh_seconds, self.config, self.export = refresh_seconds, config, export
         self._stop, self.exports = threading.Event(), 0
 
