@@ -189,12 +189,16 @@ class MonitoringConfig(Strict):
 
 # %% ../nbs/00_config.ipynb #c018
 class ServingConfig(Strict):
-    "Model Serving endpoint on Databricks, the local gateway's port."
+    "Model Serving endpoint on Databricks; the local gateway's port and limits."
     endpoint_name: str = "fin-anomaly-dev"
     workload_size: Literal["Small", "Medium", "Large"] = "Small"
     scale_to_zero: bool = True
     canary_percent: int = Field(10, ge=0, le=100)
     port: int = Field(8780, gt=0, lt=65536)
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)        # a larger request gets 413 before it is read
+    idle_timeout_seconds: float = Field(30.0, gt=0)            # a connection silent this long is closed
+    listen_backlog: int = Field(128, gt=0)                     # connections the kernel queues while every thread is busy
+    max_request_key_chars: int = Field(256, gt=0)              # a longer X-Request-Key / request_key gets 400
 
 class LocalConfig(Strict):
     "The embedded default: where the local lakehouse lives and which jobs `fin-mlops run` runs."

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import signal
+import string
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
 
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LOOPBACK', 'LoopbackServer', 'QuietHandler', 'stop_signals', 'serve_until']
+__all__ = ['LOOPBACK', 'LoopbackServer', 'header_value', 'BodyError', 'QuietHandler', 'stop_signals', 'serve_until']
 
 # %% ../nbs/04_loopback.ipynb #c006
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -23,13 +25,15 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     def handle_error(self, request, client_address):
-        "A client that hung up (it timed out on a slow answer) is not an error worth a traceback."
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)): super().handle_error(request, client_address)
+        "A client that hung up or went quiet is not an error worth a traceback."
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)): super().handle_error(request, client_address)
 
 class LoopbackServer:
     "A server on a loopback address that answers from a background thread: `start`, `stop`, `url`, a `with` block."
     kind = "server"     # for messages: "the <kind> binds loopback only"
     scheme = "http"
+    backlog = 128       # connections queued by the kernel while all threads are busy
+    idle_timeout = 30.0 # seconds a connection may stay silent before it is closed
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         if host not in LOOPBACK: raise ValueError(f"the {self.kind} binds loopback only, not {host!r}")
@@ -51,7 +55,10 @@ class LoopbackServer:
 def start(self: LoopbackServer) -> LoopbackServer:
     "Bind the port (0: any free one) and answer on a background thread; returns once the socket is bound."
     if self._httpd is not None: return self
-    self._httpd = _HTTPServer((self.host, self.port), self.handler())
+    self._httpd = _HTTPServer((self.host, self.port), self.handler(), bind_and_activate=False)
+    self._httpd.request_queue_size = int(self.backlog)
+    try: self._httpd.server_bind(); self._httpd.server_activate()
+    except OSError: self._httpd.server_close(); self._httpd = None; raise
     self._httpd.owner = self
     self.port = self._httpd.server_address[1]
     self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=self.kind, daemon=True)
@@ -66,24 +73,41 @@ def stop(self: LoopbackServer) -> None:
     self._httpd = self._thread = None
 
 # %% ../nbs/04_loopback.ipynb #c009
+_HEADER_SAFE = "".join(c for c in string.printable if c not in "%\t\n\r\x0b\x0c")
+
+def header_value(v) -> str:
+    "`v` as a response header value: printable ASCII kept, everything else (CR, LF, `%`, non-ASCII) percent-encoded."
+    return quote(str(v), safe=_HEADER_SAFE)
+
+class BodyError(Exception):
+    "A request body that cannot be read: the HTTP status and the reason."
+    def __init__(self, reason: str, status: int = 400):
+        super().__init__(reason); self.reason, self.status = reason, status
+
+# %% ../nbs/04_loopback.ipynb #c011
 class QuietHandler(BaseHTTPRequestHandler):
-    "A request handler without an access log, with helpers to read the body and answer bytes or JSON."
+    "A request handler without an access log, with the server's idle timeout, checked body framing and JSON answers."
     disable_nagle_algorithm = True      # small answers go out at once, not after the peer's delayed ACK (40 ms)
     def log_message(self, *a): pass
 
     @property
     def owner(self): return self.server.owner
 
-    def body(self) -> bytes:
-        "The request body (as long as its `Content-Length`)."
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
+    def setup(self):
+        self.timeout = getattr(self.server.owner, "idle_timeout", None)
+        super().setup()
+
+    def refuse(self, status: int, reason: str) -> None:
+        "Answer an error as `{error_code, message}` JSON and close the connection."
+        self.close_connection = True
+        self.send_json(status, {"error_code": "BAD_REQUEST" if status < 500 else "NOT_IMPLEMENTED", "message": reason})
 
     def send(self, status: int, data: bytes, content_type: str = "application/json", headers: dict | None = None) -> None:
-        "Answer `status` with `data` and its length (and any extra `headers`)."
+        "Answer `status` with `data` and its length (and any extra `headers`, made safe by `header_value`)."
         self.send_response(status)
         self.send_header("Content-Type", content_type); self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items(): self.send_header(k, v)
+        for k, v in (headers or {}).items(): self.send_header(k, header_value(v))
+        if self.close_connection and self.request_version == "HTTP/1.1": self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD": self.wfile.write(data)
 
@@ -91,7 +115,40 @@ class QuietHandler(BaseHTTPRequestHandler):
         "Answer `status` with `obj` as JSON."
         self.send(status, json.dumps(obj).encode(), headers=headers)
 
-# %% ../nbs/04_loopback.ipynb #c013
+# %% ../nbs/04_loopback.ipynb #c012
+@patch
+def parse_request(self: QuietHandler) -> bool:
+    "The standard parse, then the body framing checked: a bad one is answered here and no handler runs."
+    if not BaseHTTPRequestHandler.parse_request(self): return False
+    cl, te = self.headers.get_all("Content-Length") or [], (self.headers.get("Transfer-Encoding") or "").strip().lower()
+    if te and te != "chunked": self.refuse(501, f"Transfer-Encoding {te!r} is not supported: send Content-Length or chunked"); return False
+    if te and cl: self.refuse(400, "both Content-Length and Transfer-Encoding: send one"); return False
+    if len(set(cl)) > 1: self.refuse(400, f"conflicting Content-Length headers {cl}"); return False
+    if cl and not cl[0].strip().isdigit(): self.refuse(400, f"Content-Length must be a non-negative integer, got {cl[0]!r}"); return False
+    return True
+
+@patch
+def body(self: QuietHandler, limit: int | None = None) -> bytes:
+    "The request body, by `Content-Length` or chunked; `BodyError` (413) past `limit` bytes, (400) for a broken chunk."
+    if (self.headers.get("Transfer-Encoding") or "").strip().lower() != "chunked":
+        n = int(self.headers.get("Content-Length") or 0)
+        if limit is not None and n > limit: raise BodyError(f"the body is {n} bytes, more than {limit}", 413)
+        return self.rfile.read(n) if n > 0 else b""
+    parts, total = [], 0
+    while True:
+        line = self.rfile.readline(1026)
+        try: size = int(line.split(b";")[0].strip(), 16)
+        except ValueError: raise BodyError(f"bad chunk size line {line[:40]!r}") from None
+        if size < 0: raise BodyError(f"bad chunk size line {line[:40]!r}")
+        if size == 0: break
+        total += size
+        if limit is not None and total > limit: raise BodyError(f"the chunked body is more than {limit} bytes", 413)
+        parts.append(self.rfile.read(size))
+        if self.rfile.read(2) != b"\r\n": raise BodyError("a chunk does not end with CRLF")
+    while self.rfile.readline(1026) not in (b"\r\n", b"\n", b""): pass     # trailers, ignored
+    return b"".join(parts)
+
+# %% ../nbs/04_loopback.ipynb #c021
 @contextmanager
 def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
     "Within the block, SIGINT and SIGTERM call `on_stop` instead of ending the process (main thread only)."

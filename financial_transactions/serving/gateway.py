@@ -26,12 +26,12 @@ from requests import Session as http_session
 
 from ..config import ProjectConfig
 from ..io import jsonable
-from ..loopback import LoopbackServer, QuietHandler
+from ..loopback import BodyError, LoopbackServer, QuietHandler
 from ..runtime import lakehouse_root, load_project_config, setup_mlflow, write_table
 
 # %% auto #0
-__all__ = ['BUCKETS', 'FORMATS', 'INFERENCE_LOG_SCHEMA', 'bucket', 'route', 'ServedModel', 'load_served_model', 'BadRequest',
-           'parse_body', 'to_frame', 'InferenceLogger', 'predictions_json', 'Gateway', 'ThresholdModel',
+__all__ = ['BUCKETS', 'FORMATS', 'FLOAT32_MAX', 'INFERENCE_LOG_SCHEMA', 'bucket', 'route', 'ServedModel', 'load_served_model',
+           'BadRequest', 'parse_body', 'to_frame', 'InferenceLogger', 'predictions_json', 'Gateway', 'ThresholdModel',
            'register_threshold_model', 'GatewayServer', 'smoke_test']
 
 # %% ../../nbs/61_serving.gateway.ipynb #c006
@@ -79,10 +79,16 @@ class BadRequest(Exception):
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+def _no_constant(name: str):
+    raise BadRequest(f"the body holds {name}, which is not JSON: send null for a missing value")
+
 def parse_body(raw: bytes) -> dict:
     "The request body as a JSON object, or `BadRequest` saying why not."
-    try: body = json.loads(raw)
+    try: body = json.loads(raw, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise BadRequest(f"the body is not valid JSON: {e}") from None
+    except RecursionError: raise BadRequest("the body is nested too deeply to read") from None
     if not isinstance(body, dict): raise BadRequest(f"the body must be a JSON object with one of {list(FORMATS)}, got a {type(body).__name__}")
     found = [k for k in FORMATS if k in body]
     if len(found) != 1: raise BadRequest(f"the body must have exactly one of {list(FORMATS)}, got keys {sorted(body)}")
@@ -103,12 +109,24 @@ def to_frame(body: dict, served: ServedModel) -> pd.DataFrame:
     if cols:
         missing = [c for c in cols if c not in df.columns]
         if missing: raise BadRequest(f"missing columns {missing}: the model (version {served.version}) needs {cols}")
+        types = _input_types(served)
         for c in cols:
             s = df[c]
             if pd.api.types.is_bool_dtype(s) or not (pd.api.types.is_numeric_dtype(s) or s.isna().all()):
                 bad = next((v for v in s if not isinstance(v, (int, float)) or isinstance(v, bool)), s.iloc[0])
                 raise BadRequest(f"column '{c}' must be numeric, got {bad!r} ({type(bad).__name__})")
+            if pd.api.types.is_integer_dtype(s) and types.get(c, "double") in ("double", "float"):
+                df[c] = s = s.astype("float64")
+            v = s.to_numpy(dtype="float64", na_value=np.nan)
+            out = ~np.isnan(v) & ~(np.abs(v) <= FLOAT32_MAX)
+            if out.any(): raise BadRequest(f"column '{c}' holds {float(v[out][0])!r}: feature values must be finite and within ±3.4e38")
     return df
+
+def _input_types(served: ServedModel) -> dict[str, str]:
+    "Column name → MLflow type name ('double', 'long', …) from the served model's signature (empty without one)."
+    schema = served.input_schema
+    if schema is None or not schema.has_input_names(): return {}
+    return {c.name: getattr(c.type, "name", str(c.type)) for c in schema.inputs}
 
 # %% ../../nbs/61_serving.gateway.ipynb #c013
 INFERENCE_LOG_SCHEMA = pa.schema([
@@ -211,7 +229,6 @@ def predictions_json(out) -> list:
 # %% ../../nbs/61_serving.gateway.ipynb #c024
 class Gateway:
     "Champion and challenger behind one `invoke`, split by a stable hash of the request key, every exchange logged."
-    max_body = 10 * 1024 * 1024
     max_logged = 100_000          # characters of request/response text kept per row
 
     def __init__(self, config: ProjectConfig, champion: ServedModel, challenger: ServedModel | None = None,
@@ -222,6 +239,7 @@ class Gateway:
             raise ValueError(f"a {canary_percent:g}% canary needs a challenger, and {config.registered_model_name} has none "
                              "(set the 'challenger' alias, or register a 'latest-model' that is not the champion)")
         self.config, self.canary_percent = config, float(canary_percent)
+        self.max_body, self.max_key = config.serving.max_body_bytes, config.serving.max_request_key_chars
         self.models = {"champion": champion, "challenger": challenger}
         self.logger = logger or InferenceLogger(config.table("inference_log"), config=config)
         self.counts = {"champion": 0, "challenger": 0, "errors": 0}
@@ -262,6 +280,9 @@ def invoke(self: Gateway, raw: bytes, headers: dict | None = None) -> tuple[int,
         if len(raw) > self.max_body: raise BadRequest(f"the body is {len(raw)} bytes, more than {self.max_body}", 413)
         body = parse_body(raw)
         if key is None and body.get("request_key") is not None: key = str(body["request_key"])
+        if key is not None and len(key) > self.max_key:
+            key, k = None, len(key)
+            raise BadRequest(f"the request key is {k} characters, at most {self.max_key}")
         key = key or request_id
         alias = route(key, self.canary_percent) if self.models["challenger"] is not None else "champion"
         served = self.models[alias]
@@ -324,6 +345,7 @@ class GatewayServer(LoopbackServer):
     def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 0):
         super().__init__(host, port)
         self.gateway = gateway
+        self.idle_timeout, self.backlog = gateway.config.serving.idle_timeout_seconds, gateway.config.serving.listen_backlog
 
     def stop(self) -> int:
         "Stop serving and flush the inference log; returns the rows logged."
@@ -344,18 +366,15 @@ def handler(self: GatewayServer):
             if path == "/health": return self.answer(200, gw.health())
             self.answer(404, {"error_code": "NOT_FOUND", "message": f"no route GET {path}: try POST /invocations, GET /health, GET /ping"})
         def do_POST(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            if n > gw.max_body:
-                self.close_connection = True
-                return self.answer(413, {"error_code": "BAD_REQUEST", "message": f"the body is {n} bytes, more than {gw.max_body}"})
-            raw = self.rfile.read(n) if n else b""
+            try: raw = self.body(limit=gw.max_body)
+            except BodyError as e: return self.refuse(e.status, e.reason)
             if self.path.split("?")[0] != "/invocations":
                 return self.answer(404, {"error_code": "NOT_FOUND", "message": f"no route POST {self.path}: scoring is POST /invocations"})
             status, ans, hdr = gw.invoke(raw, dict(self.headers.items()))
             self.answer(status, ans, hdr)
     return Handler
 
-# %% ../../nbs/61_serving.gateway.ipynb #c043
+# %% ../../nbs/61_serving.gateway.ipynb #c048
 def smoke_test(config: ProjectConfig,
                rows: pd.DataFrame,              # feature rows to send, one a request
                action: str = "canary",          # deploy | canary | promote | rollback
