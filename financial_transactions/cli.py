@@ -20,7 +20,7 @@ from .bundle import JobFailed, BundleError, bundle_config, jobs_table, load_bund
 from .bundle_validation import validate_bundle
 from .config import ConfigError
 from .io import dumps
-from .loopback import serve_until
+from .loopback import INTERRUPTED, serve_until
 from .runtime import load_project_config, secret
 from .streaming.alphavantage import AlphaVantageCollector
 from .streaming.alphavantage_server import AlphaVantageServer
@@ -104,9 +104,14 @@ def feed_serve(port: int = 8765,              # port on 127.0.0.1 (0 picks a fre
         print(f"listening on {srv.url} ({len(srv.trades)} trades, rate {srv.rate:g}/s, faults: {faults or 'none'})", flush=True)
         why = serve_until(duration, done=srv.done.is_set if exit_when_done else None)
         print(dumps({"event": "stopped", "why": why, **srv.stats, "cursor": srv.cursor}).decode(), flush=True)
-    return 0
+    return _stopped("fin-mlops feed serve", why)
 
 # %% ../nbs/80_cli.ipynb #c011
+def _stopped(prog: str, why: str | None) -> int:
+    "The exit code of a command that stopped for `why`: after Ctrl-C it says so and exits 130, else 0."
+    if why != "interrupted": return 0
+    print(f"{prog}: interrupted", file=sys.stderr); return INTERRUPTED
+
 def _list(csv: str | None) -> list[str] | None:
     "`a,b, c` as a list (None stays None)."
     return [x.strip() for x in csv.split(",") if x.strip()] if csv else None
@@ -124,7 +129,7 @@ def feed_alphavantage(port: int = 8766,           # port on 127.0.0.1 (0 picks a
         print(f"listening on {srv.url}", flush=True)
         why = serve_until(duration)
     print(dumps({"event": "stopped", "why": why, "requests": len(srv.requests)}).decode(), flush=True)
-    return 0
+    return _stopped("fin-mlops feed alphavantage", why)
 
 # %% ../nbs/80_cli.ipynb #c016
 @call_parse
@@ -165,8 +170,9 @@ def collect_finnhub(url: str = None,          # WebSocket URL (default: ingestio
         try: record_run(st, cfg)
         except Exception as e: print(f"fin-mlops collect: could not record the run: {e}", file=sys.stderr); rc = rc or 1
     print(dumps({"event": "done", **{k: v for k, v in st.row().items() if k not in ("started_at", "ended_at")},
+                 "unsaved_rejects": st.unsaved_rejects, "stopped": col.stop_reason,
                  "seconds": round((st.ended_at - st.started_at).total_seconds(), 3)}).decode(), flush=True)
-    return rc
+    return rc or _stopped("fin-mlops collect finnhub", col.stop_reason)
 
 # %% ../nbs/80_cli.ipynb #c017
 @call_parse
@@ -239,7 +245,7 @@ def serve(env: str = "dev",                    # config env: tables, registered 
         why = serve_until(duration)
     finally: n = srv.stop()
     print(jsonlib.dumps({"event": "stopped", "why": why, "requests": gw.counts, "logged": n}), flush=True)
-    return 0
+    return _stopped("fin-mlops serve", why)
 
 # %% ../nbs/80_cli.ipynb #c024
 @call_parse
@@ -265,8 +271,8 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
     except (OSError, ValueError) as e: print(f"fin-mlops dashboard: {e}", file=sys.stderr); return 2
     with srv:
         print(f"dashboard on {srv.url} (env {env}, refresh {refresh:g}s)", flush=True)
-        serve_until(duration)
-    return 0
+        why = serve_until(duration)
+    return _stopped("fin-mlops dashboard", why)
 
 # %% ../nbs/80_cli.ipynb #c026
 COMMANDS: dict[str, Callable | dict[str, Callable]] = {
@@ -315,4 +321,4 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:                     # `fin-mlops jobs | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted", file=sys.stderr); return 130
+        print(f"\n{prog}: interrupted", file=sys.stderr); return INTERRUPTED

@@ -54,6 +54,9 @@ class FinnhubConfig(Strict):
     flush_every_seconds: float = Field(5.0, gt=0)
     max_backoff_seconds: float = Field(30.0, gt=0)
     duration_seconds: int = Field(30, gt=0)
+    max_message_bytes: int = Field(4 * 1024 * 1024, gt=0)      # a larger WebSocket message drops the connection
+    max_buffer_bytes: int = Field(16 * 1024 * 1024, gt=0)      # flush the buffered trades (or rejects) past this size
+    max_rejected_bytes: int = Field(256 * 1024 * 1024, gt=0)   # rejects written per run; past it they are counted only
 
 class AlphaVantageConfig(Strict):
     "The Alpha Vantage REST collector and its client-side rate limits."

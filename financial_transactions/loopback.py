@@ -17,7 +17,8 @@ from urllib.parse import quote
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LOOPBACK', 'LoopbackServer', 'header_value', 'BodyError', 'QuietHandler', 'stop_signals', 'serve_until']
+__all__ = ['LOOPBACK', 'INTERRUPTED', 'WHY', 'LoopbackServer', 'header_value', 'BodyError', 'QuietHandler', 'stop_signals',
+           'serve_until']
 
 # %% ../nbs/04_loopback.ipynb #c006
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -149,11 +150,14 @@ def body(self: QuietHandler, limit: int | None = None) -> bytes:
     return b"".join(parts)
 
 # %% ../nbs/04_loopback.ipynb #c021
+INTERRUPTED = 130                  # exit code of a command ended by Ctrl-C (128 + SIGINT)
+WHY = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+
 @contextmanager
-def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
-    "Within the block, SIGINT and SIGTERM call `on_stop` instead of ending the process (main thread only)."
+def stop_signals(on_stop: Callable[[str], None]) -> Iterator[None]:
+    "Within the block, SIGINT and SIGTERM call `on_stop('interrupted' | 'terminated')` instead of ending the process (main thread only)."
     if threading.current_thread() is not threading.main_thread(): yield; return
-    old = {s: signal.signal(s, lambda *_: on_stop()) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, lambda sig, _: on_stop(WHY[sig])) for s in WHY}
     try: yield
     finally:
         for s, h in old.items(): signal.signal(s, h)
@@ -161,10 +165,10 @@ def stop_signals(on_stop: Callable[[], None]) -> Iterator[None]:
 def serve_until(duration: float | None = None,   # seconds to serve; None or 0: until a signal
                 done: Callable[[], bool] | None = None,   # stop as soon as this returns True
                 poll: float = 0.1) -> str:
-    "Block until SIGINT or SIGTERM, `duration` seconds or `done()`; returns 'signal', 'duration' or 'done'."
-    stop, t0 = threading.Event(), time.monotonic()
-    with stop_signals(stop.set):
+    "Block until SIGINT, SIGTERM, `duration` seconds or `done()`; returns 'interrupted', 'terminated', 'duration' or 'done'."
+    stop, why, t0 = threading.Event(), [], time.monotonic()
+    with stop_signals(lambda w: (why.append(w), stop.set())):
         while not stop.wait(poll):
             if duration and time.monotonic() - t0 >= duration: return "duration"
             if done is not None and done(): return "done"
-    return "signal"
+    return why[0]

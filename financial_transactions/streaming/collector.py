@@ -73,6 +73,7 @@ class CollectorStats:
     buffered: int = 0
     messages: int = 0
     pings: int = 0
+    unsaved_rejects: int = 0        # rejected past the run's `max_rejected_bytes`: counted, not written
     errors: list = field(default_factory=list)
 
     def row(self) -> dict:

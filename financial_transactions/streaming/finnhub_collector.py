@@ -26,7 +26,8 @@ from .collector import CollectorStats, backoff, collection_inputs, record_run, r
 from .feed_server import simulated_feed
 
 # %% auto #0
-__all__ = ['log', 'trade_problem', 'FinnhubAuthError', 'FinnhubCollector', 'Trade', 'FeedMessage', 'collect_with_signals',
+__all__ = ['log', 'MAX_SYMBOL', 'MAX_CONDITIONS', 'MAX_CONDITION', 'MAX_RAW', 'trade_problem', 'FinnhubAuthError',
+           'FinnhubCollector', 'Trade', 'FeedMessage', 'MessageTooLarge', 'BoundedWebSocket', 'collect_with_signals',
            'collect_finnhub_stream']
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c006
@@ -34,17 +35,21 @@ log = logging.getLogger("financial_transactions.finnhub")
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c008
 _T_MIN, _T_MAX = 946_684_800_000, 4_102_444_800_000   # 2000-01-01 .. 2100-01-01 in ms
+MAX_SYMBOL, MAX_CONDITIONS, MAX_CONDITION = 64, 32, 16
 
 def trade_problem(r) -> str | None:
     "Why `r` is not a valid Finnhub trade, or None when it is."
     if not isinstance(r, dict): return f"trade is a {type(r).__name__}, not an object"
     s, p, t, v, c = r.get("s"), r.get("p"), r.get("t"), r.get("v"), r.get("c")
     if not isinstance(s, str) or not s: return "s: missing or empty symbol"
+    if len(s) > MAX_SYMBOL: return f"s: a symbol of {len(s)} characters, more than {MAX_SYMBOL}"
     if type(p) not in (int, float) or not math.isfinite(p) or p <= 0: return f"p: not a positive number ({p!r})"
     if type(t) is not int: return f"t: not integer epoch milliseconds ({t!r})"
     if not _T_MIN <= t < _T_MAX: return f"t: {t} is outside 2000..2100 as epoch milliseconds"
     if type(v) not in (int, float) or not math.isfinite(v) or v < 0: return f"v: not a volume >= 0 ({v!r})"
-    if c is not None and (type(c) is not list or not all(type(x) is str for x in c)): return f"c: not a list of strings or null ({c!r})"
+    if c is not None and (type(c) is not list or not all(type(x) is str for x in c)): return f"c: not a list of strings or null ({str(c)[:80]})"
+    if c is not None and (len(c) > MAX_CONDITIONS or any(len(x) > MAX_CONDITION for x in c)):
+        return f"c: more than {MAX_CONDITIONS} conditions or one longer than {MAX_CONDITION} characters"
     return None
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c011
@@ -65,6 +70,9 @@ class FinnhubCollector:
                  recv_timeout: float = 0.5, connect_timeout: float = 10.0,
                  fsync: bool = True,                        # fsync each file before its rename
                  drop_duplicates: bool = True,              # drop trades already received in this run
+                 max_message_bytes: int = 4 << 20,          # a larger message (or frame) drops the connection
+                 max_buffer_bytes: int = 16 << 20,          # flush the buffered trades or rejects past this size
+                 max_rejected_bytes: int = 256 << 20,       # rejects written per run; past it they are counted only
                  on_flush: Callable[[CollectorStats, Path | None], None] | None = None):  # called after each file
         if not symbols: raise ValueError("FinnhubCollector needs at least one symbol")
         if flush_every_trades <= 0 or flush_every_seconds <= 0: raise ValueError("flush intervals must be positive")
@@ -76,11 +84,13 @@ class FinnhubCollector:
         self.max_backoff, self.initial_backoff = max_backoff_seconds, initial_backoff_seconds
         self.recv_timeout, self.connect_timeout, self.fsync = recv_timeout, connect_timeout, fsync
         self.drop_duplicates, self.on_flush = drop_duplicates, on_flush
+        self.max_message_bytes, self.max_buffer_bytes, self.max_rejected_bytes = max_message_bytes, max_buffer_bytes, max_rejected_bytes
+        self._buf_bytes = self._rej_bytes = self._rej_written = 0
         self.stats = CollectorStats(run_id=run_id or new_run_id("fh-"))
         self._buf: list[bytes] = []; self._rej: list[bytes] = []
         self._seq = self._rej_seq = 0
         self._seen: set = set(); self._seen_old: set = set(); self._nbuf = 0
-        self._stop = threading.Event()
+        self._stop = threading.Event(); self.stop_reason = None
         self._last_flush = time.monotonic()
         self._ws = None
 
@@ -93,21 +103,23 @@ def from_config(cls: FinnhubCollector, config: ProjectConfig, url: str | None = 
     return cls(url or (fh.live_url if token else fh.url), symbols or config.ingestion.symbols,
                landing_path(config, "finnhub"), landing_path(config, "finnhub_rejected"), token=token,
                flush_every_trades=fh.flush_every_trades, flush_every_seconds=fh.flush_every_seconds,
-               max_backoff_seconds=fh.max_backoff_seconds, **kwargs)
+               max_backoff_seconds=fh.max_backoff_seconds, max_message_bytes=fh.max_message_bytes,
+               max_buffer_bytes=fh.max_buffer_bytes, max_rejected_bytes=fh.max_rejected_bytes, **kwargs)
 
 @patch(as_prop=True)
 def run_id(self: FinnhubCollector) -> str: return self.stats.run_id
 
 @patch
-def stop(self: FinnhubCollector) -> None:
-    "Ask a running `run` to flush and return (safe from another thread or a signal handler)."
-    self._stop.set()
+def stop(self: FinnhubCollector, why: str = "stopped") -> None:
+    "Ask a running `run` to flush and return (safe from another thread or a signal handler); `why` is kept in `stop_reason`."
+    self.stop_reason = why; self._stop.set()
 
 @patch
 def __repr__(self: FinnhubCollector): return f"FinnhubCollector({redact_url(self.url)!r}, {len(self.symbols)} symbols, run {self.run_id})"
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c014
-_Sym = Annotated[str, msgspec.Meta(min_length=1)]
+_Sym = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_SYMBOL)]
+_Conditions = Annotated[tuple[Annotated[str, msgspec.Meta(max_length=MAX_CONDITION)], ...], msgspec.Meta(max_length=MAX_CONDITIONS)]
 _Price = Annotated[float, msgspec.Meta(gt=0, lt=1e300)]       # lt: no infinity
 _Time = Annotated[int, msgspec.Meta(ge=_T_MIN, lt=_T_MAX)]
 _Vol = Annotated[float, msgspec.Meta(ge=0, lt=1e300)]
@@ -118,7 +130,7 @@ class Trade(msgspec.Struct, frozen=True, gc=False):
     p: _Price
     t: _Time
     v: _Vol
-    c: tuple[str, ...] | None = None
+    c: _Conditions | None = None
 
 class FeedMessage(msgspec.Struct):
     "A message of the Finnhub stream: `trade` (with `data`), `ping` or `error` (with `msg`)."
@@ -158,7 +170,8 @@ def _keep(self: FinnhubCollector, trades: list[Trade], received_ms: int) -> None
         trades = fresh
     if not trades: return
     stamp = b',"run_id":' + dumps(self.stats.run_id) + b',"received_ms":' + str(int(received_ms)).encode() + b"}\n"
-    self._buf.append(_encode_lines(trades).replace(b"}\n", stamp))
+    lines = _encode_lines(trades).replace(b"}\n", stamp)
+    self._buf.append(lines); self._buf_bytes += len(lines)
     self._nbuf += len(trades)
     self.stats.buffered = self._nbuf
 
@@ -196,11 +209,23 @@ def _feed_error(self: FinnhubCollector, msg) -> None:
     self.stats.errors.append(msg); log.warning("feed error from %s: %s", redact_url(self.url), msg)
     if re.search(r"token|api key|unauthori|forbidden", msg, re.IGNORECASE): raise FinnhubAuthError(msg)
 
+MAX_RAW = 4096    # characters of a rejected record kept in its reject line
+
 @patch
 def _reject(self: FinnhubCollector, reason: str, raw, received_ms: int) -> None:
+    "Count a rejected record and buffer its line: the reason and the record (cut to `MAX_RAW` characters)."
+    st = self.stats; st.rejected += 1
+    if self._rej_written + self._rej_bytes >= self.max_rejected_bytes:
+        if not st.unsaved_rejects:
+            log.warning("rejects of this run passed max_rejected_bytes=%d: further rejects are counted, not written", self.max_rejected_bytes)
+        st.unsaved_rejects += 1; return
     if isinstance(raw, (bytes, bytearray)): raw = bytes(raw).decode("utf-8", "replace")
-    self._rej.append(dumps({"reason": reason, "raw": raw, "run_id": self.stats.run_id, "received_ms": received_ms}))
-    self.stats.rejected += 1
+    rec = {"reason": reason, "raw": raw, "run_id": st.run_id, "received_ms": received_ms}
+    line = dumps(rec)
+    if len(line) > MAX_RAW + 200:
+        text = raw if isinstance(raw, str) else dumps(raw).decode()
+        line = dumps({**rec, "raw": text[:MAX_RAW], "raw_chars": len(text), "truncated": True})
+    self._rej.append(line); self._rej_bytes += len(line) + 1
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c020
 @patch
@@ -210,10 +235,10 @@ def flush(self: FinnhubCollector) -> Path | None:
     if self._buf:
         path = write_atomic(self.landing_dir / f"trades-{self.stats.run_id}-{self._seq:06d}.jsonl",
                                   b"".join(self._buf), self.fsync)
-        self._seq += 1; self.stats.files += 1; self.stats.landed += self._nbuf; self._buf = []; self._nbuf = 0
+        self._seq += 1; self.stats.files += 1; self.stats.landed += self._nbuf; self._buf = []; self._nbuf = self._buf_bytes = 0
     if self._rej:
         write_lines_atomic(self.rejected_dir / f"rejected-{self.stats.run_id}-{self._rej_seq:06d}.jsonl", self._rej, self.fsync)
-        self._rej_seq += 1; self._rej = []
+        self._rej_seq += 1; self._rej = []; self._rej_written += self._rej_bytes; self._rej_bytes = 0
     self.stats.buffered = 0
     self._last_flush = time.monotonic()
     if self.on_flush and path is not None: self.on_flush(self.stats, path)
@@ -221,15 +246,34 @@ def flush(self: FinnhubCollector) -> Path | None:
 
 @patch
 def _maybe_flush(self: FinnhubCollector) -> None:
-    if self._nbuf >= self.flush_every_trades or (time.monotonic() - self._last_flush >= self.flush_every_seconds
-                                                     and (self._buf or self._rej)):
+    "Flush when enough trades or rejects are buffered (by count or bytes), or the flush interval has passed."
+    if (self._nbuf >= self.flush_every_trades or len(self._rej) >= self.flush_every_trades
+            or self._buf_bytes + self._rej_bytes >= self.max_buffer_bytes
+            or (time.monotonic() - self._last_flush >= self.flush_every_seconds and (self._buf or self._rej))):
         self.flush()
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c022
+class MessageTooLarge(websocket.WebSocketPayloadException):
+    "The feed sent a message longer than the collector's `max_message_bytes`."
+
+class BoundedWebSocket(websocket.WebSocket):
+    "A websocket-client connection whose reads stop at `wake_at` and refuse messages over `max_bytes`."
+    wake_at: float = math.inf
+    max_bytes: int = 4 << 20
+
+    def _recv(self, bufsize):
+        if time.monotonic() >= self.wake_at: raise WebSocketTimeoutException("wake-up time reached")
+        fb, cont = self.frame_buffer, self.cont_frame.cont_data
+        n = (fb.length or 0) + (len(cont[1]) if cont else 0)
+        if n > self.max_bytes: raise MessageTooLarge(f"a message of {n} bytes, more than max_message_bytes={self.max_bytes}")
+        return super()._recv(bufsize)
+
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c023
 @patch
 def _connect(self: FinnhubCollector):
-    ws = websocket.create_connection(with_token(self.url, self._token), timeout=self.connect_timeout,
+    ws = websocket.create_connection(with_token(self.url, self._token), timeout=self.connect_timeout, class_=BoundedWebSocket,
                                      skip_utf8_validation=True, enable_multithread=False)
+    ws.max_bytes = self.max_message_bytes
     for s in self.symbols: ws.send(dumps({"type": "subscribe", "symbol": s}).decode())
     ws.settimeout(self.recv_timeout)
     return ws
@@ -243,9 +287,11 @@ def _done(self: FinnhubCollector, deadline: float | None, max_trades: int | None
 def _pump(self: FinnhubCollector, ws, deadline, max_trades) -> None:
     "Read messages until the run is done; raises when the connection is lost."
     while not self._done(deadline, max_trades):
-        try: op, data = ws.recv_data()
+        ws.wake_at = time.monotonic() + self.recv_timeout
+        try: op, data = ws.recv_data(control_frame=True)
         except WebSocketTimeoutException: self._maybe_flush(); continue
         if op == ABNF.OPCODE_CLOSE: raise websocket.WebSocketConnectionClosedException("the server closed the connection")
+        if op in (ABNF.OPCODE_PING, ABNF.OPCODE_PONG): self._maybe_flush(); continue     # answered by websocket-client
         self._handle(data, int(time.time() * 1000))
         self._maybe_flush()
 
@@ -255,7 +301,7 @@ def _sleep(self: FinnhubCollector, seconds: float, deadline) -> None:
     while not self._stop.is_set() and time.monotonic() < end and (deadline is None or time.monotonic() < deadline):
         self._maybe_flush(); time.sleep(min(0.1, max(0.0, end - time.monotonic())))
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c023
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c024
 @patch
 def run(self: FinnhubCollector, duration: float | None = None, max_trades: int | None = None) -> CollectorStats:
     "Collect until `duration` seconds pass, `max_trades` are kept or `stop()` is called; flush and return the counters."
@@ -275,6 +321,7 @@ def run(self: FinnhubCollector, duration: float | None = None, max_trades: int |
                 self._pump(ws, deadline, max_trades)
             except FinnhubAuthError: raise
             except (websocket.WebSocketException, OSError, ConnectionError) as e:
+                if isinstance(e, MessageTooLarge): st.errors.append(str(e))
                 if st.messages > before: attempt = 0   # the connection worked for a while: start the backoff again
                 wait = backoff(attempt, self.initial_backoff, self.max_backoff); attempt += 1
                 log.warning("connection to %s lost (%s); reconnecting in %.2fs", redact_url(self.url),
@@ -282,6 +329,7 @@ def run(self: FinnhubCollector, duration: float | None = None, max_trades: int |
                 self._sleep(wait, deadline)
             finally:
                 if ws is not None:
+                    ws.wake_at = time.monotonic() + 0.2          # the close handshake reads too: bounded as well
                     try: ws.close(timeout=0.2)
                     except Exception: pass
                 self._ws = None
@@ -290,14 +338,14 @@ def run(self: FinnhubCollector, duration: float | None = None, max_trades: int |
         st.ended_at = datetime.now(UTC)
     return st
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c035
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c036
 def collect_with_signals(collector: FinnhubCollector, duration: float | None = None, max_trades: int | None = None) -> CollectorStats:
     "Run `collector` with SIGINT/SIGTERM mapped to a clean stop (flush, then return)."
-    def stop():
-        log.warning("signal: flushing and stopping"); collector.stop()
+    def stop(why):
+        log.warning("%s: flushing and stopping", why); collector.stop(why)
     with stop_signals(stop): return collector.run(duration, max_trades)
 
-# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c037
+# %% ../../nbs/13_streaming.finnhub_collector.ipynb #c047
 def collect_finnhub_stream(config: ProjectConfig,
                            duration_seconds: float | None = None,  # default: ingestion.finnhub.duration_seconds
                            symbols: list[str] | None = None,       # default: ingestion.symbols
