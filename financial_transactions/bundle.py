@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from .config import ENVS, ProjectConfig, find_project_root, load_config, yaml_error, yaml_load
-from .io import new_run_id, write_json
+from .io import die_with_parent, file_lock, new_run_id, write_json
 from .runtime import lakehouse_root
 
 # %% auto #0
@@ -172,7 +172,7 @@ def task_order(job: dict, job_name: str = "job") -> list[dict]:
 class TaskResult:
     "What happened to one task: state, outcome (condition tasks), attempts, seconds, executed notebook, error."
     task_key: str
-    state: str = "PENDING"          # SUCCESS, FAILED, UPSTREAM_FAILED, EXCLUDED
+    state: str = "PENDING"          # SUCCESS, FAILED, UPSTREAM_FAILED, EXCLUDED, CANCELED
     outcome: str | None = None
     attempts: int = 0
     seconds: float = 0.0
@@ -189,7 +189,7 @@ class JobRun:
     seconds: float = 0.0
 
     @property
-    def ok(self) -> bool: return not any(r.state in ("FAILED", "UPSTREAM_FAILED") for r in self.tasks.values())
+    def ok(self) -> bool: return not any(r.state in ("FAILED", "UPSTREAM_FAILED", "CANCELED") for r in self.tasks.values())
 
     @property
     def error(self) -> str | None:
@@ -352,14 +352,44 @@ def run_job(bundle: Bundle, job_name: str, *,
             progress: Progress | None = None, raise_on_failure: bool = True) -> JobRun:
     "Run job `job_name` of `bundle` locally, task by task; raises `JobFailed` naming the task and cell on failure."
     job = bundle.job(job_name)
+    runs = (runs_root or lakehouse_root() / "runs") / job_name
+    if int(job.get("max_concurrent_runs", 1) or 1) > 1: return _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
+    with file_lock(runs / ".lock", f"job '{job_name}' (max_concurrent_runs: 1)"):
+        return _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
+
+def _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure) -> JobRun:
     order = task_order(job, job_name)
     progress = progress or Progress()
     run_id = new_run_id()
-    run_dir = (runs_root or lakehouse_root() / "runs") / job_name / run_id
+    run_dir = runs / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     params = {p["name"]: p.get("default") for p in job.get("parameters") or []} | (job_parameters or {})
     run, t_job = JobRun(job_name, run_id, run_dir), time.monotonic()
     progress.say(f"▶ job {job_name} (target {bundle.target}, run {run_id}): {len(order)} tasks")
+    try: _run_tasks(run, order, bundle, job_name, job, params, run_dir, config_env, progress)
+    except KeyboardInterrupt:                      # Ctrl-C: the run is recorded as canceled, then the interrupt goes on
+        if any(r.state == "PENDING" for r in run.tasks.values()): progress.end_task("✗", "interrupted")
+        for task in order:
+            r = run.tasks.setdefault(task["task_key"], TaskResult(task["task_key"]))
+            if r.state == "PENDING": r.state, r.error = "CANCELED", "interrupted (Ctrl-C)"
+        _record_run(run, bundle, t_job)
+        progress.say(f"✗ job {job_name} canceled after {run.seconds:.1f}s (executed notebooks: {run_dir})")
+        raise
+    _record_run(run, bundle, t_job)
+    progress.say(f"{'✓' if run.ok else '✗'} job {job_name} {'succeeded' if run.ok else 'failed'} in {run.seconds:.1f}s (executed notebooks: {run_dir})")
+    if not run.ok and raise_on_failure: raise JobFailed(f"job '{job_name}' failed: {run.error}")
+    return run
+
+def _record_run(run: JobRun, bundle: Bundle, t_job: float) -> None:
+    "Write the run's `run.json`: every task's state, attempts, time and error."
+    run.seconds = time.monotonic() - t_job
+    write_json(run.run_dir / "run.json", {"job": run.job, "run_id": run.run_id, "target": bundle.target, "ok": run.ok,
+                                          "state": "CANCELED" if any(r.state == "CANCELED" for r in run.tasks.values()) else ("SUCCESS" if run.ok else "FAILED"),
+                                          "seconds": round(run.seconds, 2), "tasks": [vars(r) for r in run.tasks.values()]})
+
+def _run_tasks(run, order, bundle, job_name, job, params, run_dir, config_env, progress) -> None:
+    "Decide and run each task in order, filling in `run.tasks`."
+    run_id = run.run_id
     for i, task in enumerate(order, 1):
         key = task["task_key"]
         res = run.tasks[key] = TaskResult(key)
@@ -378,12 +408,6 @@ def run_job(bundle: Bundle, job_name: str, *,
             progress.end_task("✗")
         res.seconds = time.monotonic() - t0
         if res.state == "FAILED": progress.say(f"    {res.error}")
-    run.seconds = time.monotonic() - t_job
-    write_json(run_dir / "run.json", {"job": job_name, "run_id": run_id, "target": bundle.target, "ok": run.ok,
-                                      "seconds": round(run.seconds, 2), "tasks": [vars(r) for r in run.tasks.values()]})
-    progress.say(f"{'✓' if run.ok else '✗'} job {job_name} {'succeeded' if run.ok else 'failed'} in {run.seconds:.1f}s (executed notebooks: {run_dir})")
-    if not run.ok and raise_on_failure: raise JobFailed(f"job '{job_name}' failed: {run.error}")
-    return run
 
 # %% ../nbs/06_bundle.ipynb #c029
 def _run_notebook_task(task, bundle, job_name, params, ctx, run_dir, res):
@@ -419,8 +443,9 @@ def _run_pipeline_task(task: dict, bundle: Bundle, run_dir: Path, res: TaskResul
     log, out = run_dir / f"{task['task_key']}.log", run_dir / f"{task['task_key']}.json"
     res.attempts, res.notebook = 1, str(log)
     with open(log, "w") as f:
-        r = subprocess.run(cmd, cwd=bundle.root, stdout=subprocess.PIPE, stderr=f, text=True,
+        r = subprocess.run(cmd, cwd=bundle.root, stdout=subprocess.PIPE, stderr=f, text=True, preexec_fn=die_with_parent,
                            env={**os.environ, "FIN_MLOPS_RUN_DIR": str(run_dir), "FIN_MLOPS_TASK_KEY": task["task_key"]})
+    if r.returncode == 130: raise KeyboardInterrupt        # Ctrl-C reached the pipeline too: the job is canceled
     if r.returncode == 0:
         out.write_text(r.stdout); res.state = "SUCCESS"
     else:

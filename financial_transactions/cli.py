@@ -19,7 +19,7 @@ from . import __version__
 from .bundle import JobFailed, BundleError, bundle_config, jobs_table, load_bundle, run_jobs
 from .bundle_validation import validate_bundle
 from .config import ConfigError
-from .io import dumps
+from .io import Busy, dumps
 from .loopback import INTERRUPTED, serve_until
 from .runtime import load_project_config, secret
 from .streaming.alphavantage import AlphaVantageCollector
@@ -200,11 +200,16 @@ def collect_alphavantage(url: str = None,        # query URL (default: ingestion
 @call_parse
 def pipeline_run(env: Env = "dev",
                  full_refresh: bool = False,   # empty the pipeline tables and checkpoints and rebuild from the landing zone
+                 wait: float = 0.0,            # seconds to wait when another run holds the pipeline (default: refuse at once)
                  json: bool = False):          # print the full result as JSON
     "Ingest every landed file not seen before into bronze, silver and quarantine, then rebuild gold (local Spark)."
     from financial_transactions.dlt.pipeline_runner import run_pipeline, summary_lines   # heavy: Spark
-    try: res = run_pipeline(load_project_config(env), full_refresh=full_refresh)
-    except Exception as e: print(f"pipeline failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
+    from financial_transactions.runtime import exit_on_interrupt
+    cfg = load_project_config(env)
+    with exit_on_interrupt("fin-mlops pipeline run"):
+        try: res = run_pipeline(cfg, full_refresh=full_refresh, wait=wait)
+        except Busy as e: print(f"fin-mlops pipeline run: {e}", file=sys.stderr); return 2
+        except Exception as e: print(f"pipeline failed: {type(e).__name__}: {e}", file=sys.stderr); return 1
     print(jsonlib.dumps(res, indent=2, default=str) if json else "\n".join(summary_lines(res)))
     return 0
 
@@ -316,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         if rest[0] not in f: print(f"{prog}: unknown command '{rest[0]}'\n\n{_usage(cmd, f)}", file=sys.stderr); return 2
         f, prog, rest = f[rest[0]], f"{prog} {rest[0]}", rest[1:]
     try: return int(_call(f, rest, prog) or 0)
-    except (ConfigError, BundleError) as e:     # a bad project_config.yml, bundle or target: the message says where
+    except (ConfigError, BundleError, Busy) as e:   # a bad config, bundle or target, or the work is running elsewhere
         print(f"{prog}: {e}", file=sys.stderr); return 2
     except BrokenPipeError:                     # `fin-mlops jobs | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0

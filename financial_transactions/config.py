@@ -32,6 +32,7 @@ class Tables(Strict):
     silver_trades: str = "silver_trades"
     silver_bars: str = "silver_bars"
     quarantine: str = "quarantine_trades"
+    landing_files: str = "landing_files"          # the pipeline's manifest of ingested landed files
     gold_features: str = "gold_trade_features"
     train_set: str = "train_set"
     test_set: str = "test_set"

@@ -3,11 +3,14 @@
 # %% ../nbs/01_io.ipynb #c003
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
+import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import pyarrow as pa
 
 # %% auto #0
 __all__ = ['TIMESTAMP', 'write_atomic', 'write_lines_atomic', 'dumps', 'loads', 'jsonable', 'write_json', 'new_run_id',
-           'utc_datetime']
+           'utc_datetime', 'Busy', 'file_lock', 'die_with_parent']
 
 # %% ../nbs/01_io.ipynb #c006
 def write_atomic(path: str | Path, data: bytes | str, fsync: bool = True) -> Path:
@@ -81,3 +84,34 @@ def utc_datetime(x) -> datetime | None:
     if x is None or (not isinstance(x, str) and pd.isna(x)): return None
     t = pd.Timestamp(x)
     return (t.tz_convert("UTC") if t.tzinfo else t.tz_localize("UTC")).to_pydatetime()
+
+# %% ../nbs/01_io.ipynb #c020
+class Busy(RuntimeError):
+    "The lock is held by another process: the message says which (pid, since when, what)."
+
+@contextmanager
+def file_lock(path: str | Path, what: str = "", wait: float = 0.0):
+    "Hold an exclusive lock on `path` for the block; `Busy` if another process holds it past `wait` seconds."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
+                    raise Busy(f"{what or path} is in use by {holder} (lock {path})") from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC ({' '.join(sys.argv[:3])[:200]})".encode(), 0)
+        yield path
+    finally:
+        os.close(fd)          # closing the descriptor releases the lock
+
+# %% ../nbs/01_io.ipynb #c022
+def die_with_parent(sig: int = 9) -> None:
+    "Have the kernel send `sig` (default SIGKILL) to this process when its parent dies: a `preexec_fn` (Linux only)."
+    if not sys.platform.startswith("linux"): return
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(sig), 0, 0, 0)     # 1 = PR_SET_PDEATHSIG

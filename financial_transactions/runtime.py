@@ -8,6 +8,8 @@ import json
 import os
 import re
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,11 @@ from .config import ProjectConfig, default_config_path, find_project_root
 from .io import TIMESTAMP, write_atomic
 
 # %% auto #0
-__all__ = ['is_databricks', 'load_project_config', 'lakehouse_root', 'get_spark', 'stop_spark', 'table_path', 'table_exists',
-           'to_arrow', 'SchemaMismatchError', 'check_schema', 'table_schema', 'table_columns', 'write_table',
-           'read_arrow', 'table_count', 'read_table', 'read_spark_table', 'table_version', 'table_history',
-           'restore_table', 'merge_table', 'probe_lakehouse', 'landing_path', 'checkpoint_path', 'setup_mlflow',
-           'secret_env_name', 'secret', 'set_task_value', 'get_task_value', 'apply_job_parameters']
+__all__ = ['is_databricks', 'load_project_config', 'lakehouse_root', 'get_spark', 'stop_spark', 'exit_on_interrupt', 'table_path',
+           'table_exists', 'to_arrow', 'SchemaMismatchError', 'check_schema', 'table_schema', 'table_columns',
+           'write_table', 'read_arrow', 'table_count', 'read_table', 'read_spark_table', 'table_version',
+           'table_history', 'restore_table', 'merge_table', 'probe_lakehouse', 'landing_path', 'checkpoint_path',
+           'setup_mlflow', 'secret_env_name', 'secret', 'set_task_value', 'get_task_value', 'apply_job_parameters']
 
 # %% ../nbs/02_runtime.ipynb #c006
 def is_databricks() -> bool:
@@ -103,6 +105,30 @@ def stop_spark():
     _spark = None
 
 # %% ../nbs/02_runtime.ipynb #c012
+@contextmanager
+def exit_on_interrupt(prog: str, grace: float = 3.0):
+    "Within the block, Ctrl-C stops Spark's queries and jobs, ends the JVM and exits the process with 130, within `grace` s."
+    import signal
+    if threading.current_thread() is not threading.main_thread(): yield; return
+    def on_sigint(signum, frame):
+        print(f"\n{prog}: interrupted", file=sys.stderr, flush=True)
+        spark = _spark
+        if spark is not None:
+            def stop():
+                try:
+                    for q in spark.streams.active: q.stop()
+                    spark.sparkContext.cancelAllJobs()
+                except Exception: pass
+            t = threading.Thread(target=stop, daemon=True); t.start(); t.join(grace)
+            proc = getattr(spark.sparkContext._gateway, "proc", None)
+            if proc is not None: proc.kill()
+        sys.stderr.flush(); sys.stdout.flush()
+        os._exit(130)
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try: yield
+    finally: signal.signal(signal.SIGINT, old)
+
+# %% ../nbs/02_runtime.ipynb #c014
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")
 
 def table_path(name: str, config: ProjectConfig | None = None) -> Path:
@@ -120,7 +146,7 @@ def _delta(name, config=None, version=None):
     if not table_exists(name, config): raise FileNotFoundError(f"table {name} does not exist (looked in {table_path(name, config)})")
     return DeltaTable(str(table_path(name, config)), version=version)
 
-# %% ../nbs/02_runtime.ipynb #c014
+# %% ../nbs/02_runtime.ipynb #c016
 def to_arrow(df) -> pa.Table:
     "A pandas, Arrow or Spark DataFrame as an Arrow table with Delta-friendly types (us UTC timestamps, strings)."
     if isinstance(df, pa.Table): t = df
@@ -139,7 +165,7 @@ def _delta_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_null(t): return t
     return t
 
-# %% ../nbs/02_runtime.ipynb #c016
+# %% ../nbs/02_runtime.ipynb #c018
 _WIDEN = {(pa.int8(), pa.int16()), (pa.int8(), pa.int32()), (pa.int8(), pa.int64()), (pa.int16(), pa.int32()),
           (pa.int16(), pa.int64()), (pa.int32(), pa.int64()), (pa.float32(), pa.float64())}
 
@@ -182,7 +208,7 @@ def _checked(t: pa.Table, name: str, config: ProjectConfig | None):
     check_schema(t.schema, schema, name)
     return dt, _conform(t, schema)
 
-# %% ../nbs/02_runtime.ipynb #c019
+# %% ../nbs/02_runtime.ipynb #c021
 def write_table(df, name: str, mode: str = "append", config: ProjectConfig | None = None,
                 txn: tuple[str, int] | None = None, partition_by: list[str] | None = None) -> int | None:
     """Append to or overwrite `name` (created if absent) after the schema check; returns the new version.
@@ -212,17 +238,17 @@ def _write_uc(df, name, mode, txn):
     w.saveAsTable(name)
     return table_version(name)
 
-# %% ../nbs/02_runtime.ipynb #c021
+# %% ../nbs/02_runtime.ipynb #c023
 def read_arrow(name: str, version: int | None = None, columns: list[str] | None = None,
-               config: ProjectConfig | None = None) -> pa.Table:
-    "The table (at `version`, if given) as Arrow, read through a dataset that does not crash the interpreter at exit."
+               config: ProjectConfig | None = None, where=None) -> pa.Table:
+    "The table (at `version`, if given; the rows matching the pyarrow expression `where`, locally) as Arrow."
     if is_databricks():
+        if where is not None: raise NotImplementedError("read_arrow(where=...) is for local tables; filter with Spark on Databricks")
         cols = ", ".join(f"`{c}`" for c in columns) if columns else "*"
         return get_spark().sql(f"SELECT {cols} FROM {name}" + (f" VERSION AS OF {int(version)}" if version is not None else "")).toArrow()
     dt = _delta(name, config, version)
     fs = pafs.SubTreeFileSystem(str(table_path(name, config)), pafs.LocalFileSystem())
-    t = dt.to_pyarrow_dataset(filesystem=fs).to_table(columns=columns)
-    return t
+    return dt.to_pyarrow_dataset(filesystem=fs).to_table(columns=columns, filter=where)   # `where` skips files by their statistics
 
 def table_count(name: str, version: int | None = None, config: ProjectConfig | None = None) -> int:
     "Rows in the table (at `version`), counted without reading its columns."
@@ -242,7 +268,7 @@ def read_spark_table(name: str, version: int | None = None, config: ProjectConfi
     if is_databricks(): return spark.read.option("versionAsOf", version).table(name) if version is not None else spark.table(name)
     return spark.createDataFrame(read_arrow(name, version, config=config))
 
-# %% ../nbs/02_runtime.ipynb #c023
+# %% ../nbs/02_runtime.ipynb #c025
 def table_version(name: str, config: ProjectConfig | None = None) -> int:
     "The table's current Delta version."
     if is_databricks(): return int(get_spark().sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])
@@ -262,7 +288,7 @@ def restore_table(name: str, version: int, config: ProjectConfig | None = None) 
     else: _delta(name, config).restore(version)
     return table_version(name, config)
 
-# %% ../nbs/02_runtime.ipynb #c025
+# %% ../nbs/02_runtime.ipynb #c027
 def merge_table(df, name: str, keys: list[str], config: ProjectConfig | None = None,
                 update: bool = True) -> dict:
     "Upsert `df` into `name` on `keys` (insert-only when `update=False`); creates the table if absent. Returns metrics."
@@ -291,7 +317,7 @@ def _merge_uc(t, name, keys, update):
     m.whenNotMatchedInsertAll().execute()
     return {}
 
-# %% ../nbs/02_runtime.ipynb #c035
+# %% ../nbs/02_runtime.ipynb #c037
 def probe_lakehouse(config: ProjectConfig) -> dict:
     "Append a row to the `smoke_test` table, read it back and read its history; returns what was seen."
     name, stamp = config.table("smoke_test"), pd.Timestamp.now(tz="UTC").floor("us")
@@ -301,7 +327,7 @@ def probe_lakehouse(config: ProjectConfig) -> dict:
     if not (back["checked_at"] == stamp).any(): raise RuntimeError(f"the row just written to {name} was not read back")
     return {"table": name, "version": version, "rows": len(back), "last_operation": table_history(name, config)["operation"].iloc[0]}
 
-# %% ../nbs/02_runtime.ipynb #c038
+# %% ../nbs/02_runtime.ipynb #c040
 def landing_path(config: ProjectConfig, source: str = "") -> Path:
     "Landing folder of `source` (a Unity Catalog volume on Databricks, under the lakehouse root locally)."
     base = (Path("/Volumes") if is_databricks() else lakehouse_root(config) / "volumes") / config.catalog / config.schema_name / "landing"
@@ -312,7 +338,7 @@ def checkpoint_path(config: ProjectConfig, name: str) -> Path:
     base = (Path("/Volumes") if is_databricks() else lakehouse_root(config) / "volumes") / config.catalog / config.schema_name / "checkpoints"
     return base / name
 
-# %% ../nbs/02_runtime.ipynb #c041
+# %% ../nbs/02_runtime.ipynb #c043
 def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
     "Point MLflow at this runtime's tracking server and registry and select the experiment; returns its id."
     import mlflow
@@ -330,7 +356,7 @@ def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
         mlflow.create_experiment(name, artifact_location=(root / "artifacts" / safe).as_uri())
     return mlflow.set_experiment(name).experiment_id
 
-# %% ../nbs/02_runtime.ipynb #c045
+# %% ../nbs/02_runtime.ipynb #c047
 def secret_env_name(key: str) -> str:
     "The environment variable that holds secret `key` locally."
     return re.sub(r"[^A-Za-z0-9]", "_", key).upper()
@@ -348,7 +374,7 @@ def _dbutils():
     from pyspark.dbutils import DBUtils  # only on Databricks
     return DBUtils(get_spark())
 
-# %% ../nbs/02_runtime.ipynb #c048
+# %% ../nbs/02_runtime.ipynb #c050
 def set_task_value(key: str, value: Any) -> None:
     "Publish a JSON-serialisable value for downstream tasks (`dbutils.jobs.taskValues.set`)."
     json.dumps(value)  # fail early, like Databricks, on a value that cannot be serialised
@@ -367,7 +393,7 @@ def get_task_value(task_key: str, key: str, default: Any = None) -> Any:
     p = Path(run_dir or "/nonexistent") / "task_values" / f"{task_key}.json"
     return json.loads(p.read_text()).get(key, default) if p.exists() else default
 
-# %% ../nbs/02_runtime.ipynb #c051
+# %% ../nbs/02_runtime.ipynb #c053
 def apply_job_parameters(namespace: dict, widgets=None) -> dict:
     "On Databricks, set each parameter in `namespace` from the task's widget of that name; returns what was set."
     if widgets is None:

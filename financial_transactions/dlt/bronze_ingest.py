@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+import pandas as pd
+
 from ..config import ProjectConfig
-from ..runtime import checkpoint_path, is_databricks, landing_path
+from ..runtime import is_databricks, landing_path
 
 # %% auto #0
-__all__ = ['SOURCES', 'RESCUED', 'landing_schema', 'schema_hints', 'read_landing', 'bronze_records', 'drain']
+__all__ = ['SOURCES', 'RESCUED', 'landing_struct', 'schema_hints', 'line_problem', 'read_landing', 'landed_lines',
+           'bronze_records', 'drain']
 
 # %% ../../nbs/30_dlt.bronze_ingest.ipynb #c007
 SOURCES = {
@@ -22,47 +26,69 @@ SOURCES = {
 }
 RESCUED = "_rescued_data"
 
-def landing_schema(dataset: str):
-    "The Spark schema of a landed `dataset` (trades or bars), with the rescued-data column."
+def landing_struct(dataset: str):
+    "The landed fields of `dataset` (trades or bars) as a Spark struct type."
     from pyspark.sql import types as T
-    ddl = ", ".join(f"`{n}` {t}" for n, t in SOURCES[dataset]["fields"]) + f", `{RESCUED}` string"
-    return T._parse_datatype_string(ddl)
+    return T._parse_datatype_string(", ".join(f"`{n}` {t}" for n, t in SOURCES[dataset]["fields"]))
 
 def schema_hints(dataset: str) -> str:
-    "Auto Loader's `cloudFiles.schemaHints` for `dataset`."
+    "The landing fields of `dataset` as a DDL list."
     return ", ".join(f"{n} {t}" for n, t in SOURCES[dataset]["fields"])
 
 # %% ../../nbs/30_dlt.bronze_ingest.ipynb #c010
+def _is(kind: str, v) -> bool:
+    if kind == "string": return isinstance(v, str)
+    if kind == "double": return type(v) in (int, float)
+    if kind == "bigint": return type(v) is int and -(2**63) <= v < 2**63
+    if kind == "array<string>": return isinstance(v, list) and all(isinstance(x, str) for x in v)
+    raise ValueError(f"no check for type {kind}")
+
+def line_problem(line: bytes, dataset: str = "trades") -> str | None:
+    "Why `line` is not exactly one well-typed `dataset` record (a JSON object of its fields), or None."
+    try: line.decode("utf-8")
+    except UnicodeDecodeError as e: return f"not valid UTF-8 (byte {e.start})"
+    try: rec = orjson.loads(line)
+    except orjson.JSONDecodeError as e: return f"not one JSON object: {e}"
+    if not isinstance(rec, dict): return f"a JSON {type(rec).__name__}, not an object"
+    kinds = dict(SOURCES[dataset]["fields"])
+    unknown = [k for k in rec if k not in kinds]
+    if unknown: return f"unknown field(s) {unknown}"
+    for k, v in rec.items():
+        if v is not None and not _is(kinds[k], v): return f"{k}: {str(orjson.dumps(v), 'utf-8')[:40]} is not a {kinds[k]}"
+    return None
+
+# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c013
 def read_landing(spark, config: ProjectConfig, dataset: str = "trades", path: str | Path | None = None,
                  autoloader: bool | None = None):
     "A streaming DataFrame of the landed `dataset` records: Auto Loader on Databricks, the file source locally."
     src = SOURCES[dataset]
     path = Path(path) if path else landing_path(config, src["source"])
     autoloader = is_databricks() if autoloader is None else autoloader
-    if autoloader:
-        return (spark.readStream.format("cloudFiles")
-                .option("cloudFiles.format", "json")
-                .option("cloudFiles.schemaLocation", str(checkpoint_path(config, f"{src['table']}_schema")))
-                .option("cloudFiles.schemaHints", schema_hints(dataset))
-                .option("cloudFiles.inferColumnTypes", "false")
-                .option("rescuedDataColumn", RESCUED)
-                .option("pathGlobFilter", src["glob"])
-                .option("recursiveFileLookup", "true")
-                .load(str(path)))
-    path.mkdir(parents=True, exist_ok=True)
-    return (spark.readStream.schema(landing_schema(dataset))
-            .option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", RESCUED)
-            .option("pathGlobFilter", src["glob"])
-            .option("recursiveFileLookup", "true")
-            .json(str(path)))
+    if autoloader: reader = spark.readStream.format("cloudFiles").option("cloudFiles.format", "text")
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        reader = spark.readStream.format("text")
+    return landed_lines(reader.option("pathGlobFilter", src["glob"]).option("recursiveFileLookup", "true").load(str(path)))
 
-def bronze_records(raw):
-    "Landed records plus ingest metadata: `source_file` (the file's path) and `ingested_at`."
+def landed_lines(text_df):
+    "The lines of a text source (`value`) with the file each came from (`source_file`), blank lines left out."
     from pyspark.sql import functions as F
-    return raw.select("*", F.col("_metadata.file_path").alias("source_file"), F.current_timestamp().alias("ingested_at"))
+    return (text_df.select("value", F.col("_metadata.file_path").alias("source_file"))
+            .where(F.length(F.trim(F.col("value"))) > 0))
 
-# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c012
+def bronze_records(lines, dataset: str):
+    "Landed lines as bronze rows: the typed fields, `_rescued_data` (reason and line) for a bad line, `source_file`, `ingested_at`."
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+    problem = pandas_udf(lambda s: s.map(lambda b: line_problem(b, dataset)), "string")
+    text = F.expr("make_valid_utf8(value)")                  # the line as text, an invalid byte replaced, the rest kept
+    fields = landing_struct(dataset)
+    why = problem(F.col("value").cast("binary"))
+    return (lines.select(F.from_json(text, fields).alias("r"), why.alias("why"), text.alias("line"), "source_file")
+            .select("r.*", F.when(F.col("why").isNotNull(), F.to_json(F.struct(F.col("why").alias("reason"), "line"))).alias(RESCUED),
+                    "source_file", F.current_timestamp().alias("ingested_at")))
+
+# %% ../../nbs/30_dlt.bronze_ingest.ipynb #c015
 def drain(stream_df, checkpoint: str | Path) -> list:
     "Run `stream_df` once over everything available (`availableNow`) and return its rows: a test and debugging aid."
     rows = []

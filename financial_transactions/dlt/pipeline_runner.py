@@ -9,6 +9,7 @@ import time
 from ..config import ProjectConfig
 from .bronze_ingest import SOURCES
 from .gold_features import build_gold
+from ..io import file_lock
 from ..runtime import (checkpoint_path, get_spark, load_project_config, read_arrow, set_task_value,
                                             table_count, table_exists, write_table)
 from .stream_processor import process_landing
@@ -17,7 +18,7 @@ from .stream_processor import process_landing
 __all__ = ['PIPELINE_TABLES', 'reset_pipeline', 'run_pipeline', 'table_counts', 'summary_lines']
 
 # %% ../../nbs/34_dlt.pipeline_runner.ipynb #c006
-PIPELINE_TABLES = ["bronze_trades", "bronze_bars", "silver_trades", "silver_bars", "quarantine", "gold_features"]
+PIPELINE_TABLES = ["bronze_trades", "bronze_bars", "silver_trades", "silver_bars", "quarantine", "landing_files", "gold_features"]
 
 def reset_pipeline(config: ProjectConfig) -> list[str]:
     "Empty the pipeline's tables (a new, empty version of each) and delete its stream checkpoints."
@@ -32,8 +33,13 @@ def reset_pipeline(config: ProjectConfig) -> list[str]:
         shutil.rmtree(checkpoint_path(config, ds["table"]), ignore_errors=True)
     return emptied
 
-def run_pipeline(config: ProjectConfig, full_refresh: bool = False, spark=None) -> dict:
+def run_pipeline(config: ProjectConfig, full_refresh: bool = False, spark=None,
+                 wait: float = 0.0) -> dict:    # seconds to wait for another run of this pipeline to finish
     "Landing -> bronze -> silver (+ quarantine) for trades and bars, then gold; returns what each step did."
+    with file_lock(checkpoint_path(config, "pipeline.lock"), f"the {config.env} pipeline", wait=wait):
+        return _run_pipeline(config, full_refresh, spark)
+
+def _run_pipeline(config, full_refresh, spark) -> dict:
     t0 = time.perf_counter()
     spark = spark or get_spark(config)
     out = {"env": config.env, "full_refresh": full_refresh}
@@ -53,8 +59,20 @@ def table_counts(config: ProjectConfig) -> dict[str, int]:
 
 # %% ../../nbs/34_dlt.pipeline_runner.ipynb #c017
 def summary_lines(result: dict) -> list[str]:
-    "A `run_pipeline` result in three lines: new trades, gold, the tables' rows."
-    t, g = result["trades"], result["gold"]
-    return [f"trades: {t['bronze_rows']} new bronze rows, {t['silver_inserted']} new silver trades, {t['quarantined']} quarantined",
-            f"gold: {g.get('skipped') or str(g['gold_rows']) + ' rows'}",
-            "tables: " + ", ".join(f"{k}={v}" for k, v in result["counts"].items()) + f"  ({result['seconds']} s)"]
+    "A `run_pipeline` result in a few lines: what each dataset's new rows became, what was not read, gold, the tables."
+    out = []
+    for ds, what in (("trades", "trades"), ("bars", "bars")):
+        t = result[ds]
+        if ds == "bars" and not (t["bronze_rows"] or t["files"] or t["ignored_files"]): continue
+        out.append(f"{ds}: {t['bronze_rows']} new bronze rows from {sum(f['status'] in ('new', 'rewritten') for f in t['files'].values())} files"
+                   f" = {t['silver_inserted']} new silver {what} + {t['quarantined']} quarantined + {t['duplicates']} duplicates"
+                   + (f" ({t['replayed_rows']} rows of a replayed batch)" if t["replayed_rows"] else ""))
+        glob = SOURCES[ds]["glob"]
+        if t["ignored_files"]: out.append(f"  not read: {len(t['ignored_files'])} file(s) not named {glob}: {', '.join(t['ignored_files'][:5])}")
+        if t["rewritten_files"]: out.append(f"  rewritten since they were ingested (ingested again): {', '.join(t['rewritten_files'][:5])}")
+        if t["already_ingested_files"]:
+            out.append(f"  {len(t['already_ingested_files'])} file(s) read again with content already ingested (a moved lakehouse?): skipped")
+        if t["in_flight_files"]: out.append(f"  {t['in_flight_files']} file(s) still being written: next run")
+    g = result["gold"]
+    return out + [f"gold: {g.get('skipped') or str(g['gold_rows']) + ' rows'}",
+                  "tables: " + ", ".join(f"{k}={v}" for k, v in result["counts"].items()) + f"  ({result['seconds']} s)"]

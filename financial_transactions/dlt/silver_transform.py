@@ -10,10 +10,10 @@ from ..config import ProjectConfig
 from ..markets import session_type_column
 
 # %% auto #0
-__all__ = ['SILVER_TRADE_COLUMNS', 'QUARANTINE_COLUMNS', 'SILVER_BAR_COLUMNS', 'Expectation', 'ExpectationFailed',
-           'trade_expectations', 'bar_expectations', 'expectations_by_action', 'typed_trades', 'trade_id_column',
-           'failed_rules_column', 'quarantine_records', 'valid_records', 'silver_trades', 'typed_bars', 'silver_bars',
-           'expectation_metrics', 'apply_expectations', 'bronze_trade_schema']
+__all__ = ['SILVER_TRADE_COLUMNS', 'QUARANTINE_COLUMNS', 'TS_MS_RANGE', 'SILVER_BAR_COLUMNS', 'Expectation', 'ExpectationFailed',
+           'trade_expectations', 'bar_expectations', 'expectations_by_action', 'ts_column', 'typed_trades',
+           'trade_id_column', 'failed_rules_column', 'quarantine_records', 'valid_records', 'silver_trades',
+           'typed_bars', 'silver_bars', 'expectation_metrics', 'apply_expectations', 'bronze_trade_schema']
 
 # %% ../../nbs/31_dlt.silver_transform.ipynb #c007
 @dataclass(frozen=True)
@@ -72,12 +72,20 @@ SILVER_TRADE_COLUMNS = ["trade_id", "symbol", "ts", "ts_ms", "price", "volume", 
                         "run_id", "received_ms", "source_file", "ingested_at"]
 QUARANTINE_COLUMNS = ["dataset", "rule", "failed_rules", "raw_record", "source_file", "run_id", "ingested_at", "quarantined_at"]
 
+TS_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)   # 0001-01-01 .. 9999-12-31 in epoch ms: what a timestamp holds
+
+def ts_column(ms):
+    "`timestamp_millis(ms)`, NULL outside what a timestamp can hold (Spark's ANSI mode would fail the whole batch)."
+    from pyspark.sql import functions as F
+    ms = F.col(ms).cast("long")
+    return F.when(ms.between(*TS_MS_RANGE), F.timestamp_millis(ms))
+
 def typed_trades(bronze):
     "Bronze trade records with typed, named columns (`symbol`, `ts_ms`, `ts`, `price`, `volume`, `conditions`)."
     from pyspark.sql import functions as F
     return bronze.select(
         F.trim(F.col("s")).alias("symbol"), F.col("t").cast("long").alias("ts_ms"),
-        F.timestamp_millis(F.col("t").cast("long")).alias("ts"), F.col("p").cast("double").alias("price"),
+        ts_column("t").alias("ts"), F.col("p").cast("double").alias("price"),
         F.col("v").cast("double").alias("volume"), F.col("c").alias("conditions"), "run_id", "received_ms",
         "_rescued_data", "source_file", "ingested_at", F.to_json(F.struct(*[F.col(c) for c in bronze.columns])).alias("raw_record"))
 
@@ -122,7 +130,7 @@ def typed_bars(bronze):
     from pyspark.sql import functions as F
     return bronze.select(
         F.trim(F.col("symbol")).alias("symbol"), F.col("ts").cast("long").alias("ts_ms"),
-        F.timestamp_millis(F.col("ts").cast("long")).alias("ts"), F.col("interval").alias("bar_interval"),
+        ts_column("ts").alias("ts"), F.col("interval").alias("bar_interval"),
         *[F.col(c).cast("double").alias(c) for c in ("open", "high", "low", "close", "volume")], "run_id",
         "_rescued_data", "source_file", "ingested_at", F.to_json(F.struct(*[F.col(c) for c in bronze.columns])).alias("raw_record"))
 

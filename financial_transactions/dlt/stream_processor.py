@@ -3,21 +3,80 @@
 # %% ../../nbs/32_dlt.stream_processor.ipynb #c003
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import json
+import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+import pyarrow as pa
 
 from ..config import ProjectConfig
-from .bronze_ingest import SOURCES, bronze_records, read_landing
+from .bronze_ingest import SOURCES, bronze_records, landed_lines, read_landing
+from ..io import TIMESTAMP
 from .silver_transform import (apply_expectations, bar_expectations, silver_bars, silver_trades,
                                                          trade_expectations, typed_bars, typed_trades)
-from ..runtime import checkpoint_path, get_spark, merge_table, write_table
+from ..runtime import (checkpoint_path, get_spark, landing_path, merge_table, read_arrow, table_exists,
+                                            write_table)
 
 # %% auto #0
-__all__ = ['DATASETS', 'BatchReport', 'process_batch', 'query_app_id', 'process_landing']
+__all__ = ['MANIFEST_KEY', 'DATASETS', 'LandedFile', 'file_uri_path', 'rel_path', 'landed_file', 'manifest', 'record_files',
+           'BatchReport', 'BatchFailed', 'process_batch', 'query_app_id', 'scan_landing', 'rewritten_files',
+           'process_landing']
 
 # %% ../../nbs/32_dlt.stream_processor.ipynb #c007
+MANIFEST_KEY = "landing_files"
+
+@dataclass(frozen=True)
+class LandedFile:
+    "A landed file as the manifest knows it: path relative to its landing folder, size, mtime, content hash."
+    path: str
+    bytes: int
+    mtime_ns: int
+    sha256: str
+
+def file_uri_path(uri: str) -> Path:
+    "The local path of a `file:` URI (what Spark's `_metadata.file_path` holds)."
+    u = urlparse(uri)
+    return Path(unquote(u.path)) if u.scheme in ("file", "") else Path(uri)
+
+def rel_path(path: Path, root: Path) -> str:
+    "`path` relative to the landing folder `root` (absolute if it lies elsewhere)."
+    try: return path.relative_to(root).as_posix()
+    except ValueError: return path.as_posix()
+
+def landed_file(path: Path, root: Path, sha256: str | None = None) -> LandedFile:
+    "Fingerprint of `path` (hashing it unless `sha256` is given)."
+    st = path.stat()
+    if sha256 is None:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
+        sha256 = h.hexdigest()
+    return LandedFile(rel_path(path, root), st.st_size, st.st_mtime_ns, sha256)
+
+def manifest(config: ProjectConfig, dataset: str) -> dict[str, LandedFile]:
+    "The latest manifest entry of each landed file of `dataset`, by relative path (empty before the first run)."
+    name = config.table(MANIFEST_KEY)
+    if not table_exists(name, config): return {}
+    t = read_arrow(name, columns=["dataset", "path", "bytes", "mtime_ns", "sha256", "recorded_at"], config=config).to_pandas()
+    t = t[t.dataset == dataset].sort_values("recorded_at").drop_duplicates("path", keep="last")
+    return {r.path: LandedFile(r.path, int(r.bytes), int(r.mtime_ns), r.sha256) for r in t.itertuples()}
+
+def record_files(config: ProjectConfig, dataset: str, files: list[tuple[LandedFile, str, int]], txn: tuple[str, int]) -> None:
+    "Append (file, status, rows) entries to the manifest, once per `txn`."
+    if not files: return
+    now = pd.Timestamp.now(tz="UTC")
+    df = pd.DataFrame([{"dataset": dataset, **f.__dict__, "status": status, "rows": rows, "recorded_at": now} for f, status, rows in files])
+    df["recorded_at"] = df["recorded_at"].astype("datetime64[us, UTC]")
+    write_table(df, config.table(MANIFEST_KEY), config=config, txn=txn)
+
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c009
 DATASETS = {
     "trades": {"typed": typed_trades, "rules": trade_expectations, "silver": lambda v, c: silver_trades(v, c),
                "silver_table": "silver_trades", "keys": ["trade_id"]},
@@ -27,64 +86,153 @@ DATASETS = {
 
 @dataclass
 class BatchReport:
-    "What one micro-batch did."
+    "What one micro-batch did, in total and per file."
     dataset: str
     batch_id: int
-    bronze_rows: int = 0
+    bronze_rows: int = 0            # rows appended to bronze by this batch
     bronze_appended: bool = False
+    replayed_rows: int = 0          # rows of a batch Spark replayed, already in bronze: not new
     silver_inserted: int = 0
     quarantined: int = 0
+    duplicates: int = 0             # valid rows whose key silver already had (or that repeat within the batch)
     rule_failures: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)    # relative path -> {status, bronze, silver, quarantined, duplicates}
     seconds: float = 0.0
 
-# %% ../../nbs/32_dlt.stream_processor.ipynb #c008
+class BatchFailed(RuntimeError):
+    "A micro-batch could not be processed: the message names the dataset, the batch and its files."
+
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c011
 def process_batch(batch, batch_id: int, config: ProjectConfig, dataset: str = "trades",
                   app_id: str = "manual") -> BatchReport:
-    "Bronze append (transactional), expectations, quarantine append (transactional) and silver insert-only merge."
+    "Manifest check, bronze append (transactional), expectations, quarantine append (transactional), silver insert-only merge."
+    from pyspark.sql import functions as F
     t0 = time.perf_counter()
     d, src = DATASETS[dataset], SOURCES[dataset]
     rep = BatchReport(dataset, int(batch_id))
+    root = landing_path(config, src["source"])
     batch = batch.persist()
     try:
-        rep.bronze_rows = batch.count()
-        if rep.bronze_rows == 0: return rep
-        rep.bronze_appended = write_table(batch, config.table(src["table"]), config=config, txn=(app_id, int(batch_id))) is not None
-        typed = d["typed"](batch).persist()
-        valid, quarantined, rep.rule_failures = apply_expectations(typed, d["rules"](config), dataset)
-        q = quarantined.toArrow()
-        rep.quarantined = q.num_rows
-        if q.num_rows: write_table(q, config.table("quarantine"), config=config, txn=(f"{app_id}:quarantine", int(batch_id)))
-        silver = d["silver"](valid, config).dropDuplicates(d["keys"])
-        m = merge_table(silver, config.table(d["silver_table"]), keys=d["keys"], config=config, update=False)
-        rep.silver_inserted = int(m.get("num_target_rows_inserted", 0))
-        typed.unpersist()
+        per_file = {r["source_file"]: r["count"] for r in batch.groupBy("source_file").count().collect()}
+        if not per_file: return rep
+        known, keep, entries = manifest(config, dataset), [], []
+        for uri, n in per_file.items():
+            f = landed_file(file_uri_path(uri), root)
+            old = known.get(f.path)
+            status = "new" if old is None else ("already ingested" if old.sha256 == f.sha256 else "rewritten")
+            rep.files[f.path] = {"status": status, "bronze": 0 if status == "already ingested" else n, "silver": 0, "quarantined": 0, "duplicates": 0}
+            if status != "already ingested": keep.append(uri); entries.append((f, status, n))
+            elif old != f: entries.append((f, "unchanged", 0))          # moved or touched: remember its new stat
+        rel = {uri: rel_path(file_uri_path(uri), root) for uri in per_file}
+        rows = batch.where(F.col("source_file").isin(keep)) if len(keep) < len(per_file) else batch
+        if keep:
+            n = sum(per_file[u] for u in keep)
+            rep.bronze_appended = write_table(rows, config.table(src["table"]), config=config, txn=(app_id, int(batch_id))) is not None
+            if rep.bronze_appended: rep.bronze_rows = n
+            else:                         # Spark replayed a batch bronze already has: it completes that batch, adds no row
+                rep.replayed_rows = n
+                for u in keep: rep.files[rel[u]].update(status="replayed", bronze=0, replayed=per_file[u])
+            typed = d["typed"](rows).persist()
+            valid, quarantined, rep.rule_failures = apply_expectations(typed, d["rules"](config), dataset)
+            q = quarantined.toArrow()
+            if q.num_rows and write_table(q, config.table("quarantine"), config=config, txn=(f"{app_id}:quarantine", int(batch_id))) is not None:
+                rep.quarantined = q.num_rows
+                for uri, k in Counter(q.column("source_file").to_pylist()).items(): rep.files[rel[uri]]["quarantined"] = k
+            ingested_at = typed.select(F.unix_micros(F.max("ingested_at"))).first()[0]
+            silver = d["silver"](valid, config).dropDuplicates(d["keys"])
+            m = merge_table(silver, config.table(d["silver_table"]), keys=d["keys"], config=config, update=False)
+            rep.silver_inserted = int(m.get("num_target_rows_inserted", 0))
+            for uri, k in _inserted_by_file(config.table(d["silver_table"]), ingested_at, config).items(): rep.files[rel[uri]]["silver"] = k
+            typed.unpersist()
+        for f in rep.files.values():
+            if f["status"] in ("new", "rewritten"): f["duplicates"] = f["bronze"] - f["silver"] - f["quarantined"]
+        rep.duplicates = sum(f["duplicates"] for f in rep.files.values())
+        record_files(config, dataset, entries, (f"{app_id}:manifest", int(batch_id)))
     finally:
         batch.unpersist()
         rep.seconds = round(time.perf_counter() - t0, 3)
     return rep
 
-# %% ../../nbs/32_dlt.stream_processor.ipynb #c010
+def _inserted_by_file(name: str, ingested_us: int, config) -> dict[str, int]:
+    "Rows of silver table `name` ingested at `ingested_us` (this batch's time: silver is insert-only), by source file."
+    import pyarrow.compute as pc
+    t = read_arrow(name, columns=["source_file"], config=config, where=pc.field("ingested_at") == pa.scalar(ingested_us, TIMESTAMP))
+    return dict(Counter(t.column("source_file").to_pylist()))
+
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c013
 def query_app_id(checkpoint: str | Path, prefix: str) -> str:
     "`prefix:<query id>`: the query id Spark stores in the checkpoint's `metadata` file (stable across restarts)."
     meta = Path(checkpoint) / "metadata"
     qid = json.loads(meta.read_text().splitlines()[0])["id"] if meta.exists() else "no-checkpoint"
     return f"{prefix}:{qid}"
 
+def scan_landing(config: ProjectConfig, dataset: str) -> dict:
+    "The dataset's landing folder as the stream will see it: its files, the files it will not read, those being written."
+    src = SOURCES[dataset]
+    root = landing_path(config, src["source"])
+    files, ignored, in_flight = [], [], 0
+    for d, _, names in os.walk(root):
+        for n in names:
+            if n.startswith("."): in_flight += 1
+            elif fnmatch.fnmatch(n, src["glob"]): files.append(Path(d) / n)
+            else: ignored.append(rel_path(Path(d) / n, root))
+    return {"root": root, "files": sorted(files), "ignored": sorted(ignored), "in_flight": in_flight}
+
+def rewritten_files(config: ProjectConfig, dataset: str, files: list[Path], root: Path) -> tuple[list[Path], list]:
+    "Files the manifest holds with other content (the stream will not read them again), and entries for files only touched."
+    known, changed, touched = manifest(config, dataset), [], []
+    for p in files:
+        old = known.get(rel_path(p, root))
+        if old is None: continue
+        st = p.stat()
+        if (st.st_size, st.st_mtime_ns) == (old.bytes, old.mtime_ns): continue
+        f = landed_file(p, root)
+        if f.sha256 != old.sha256: changed.append(p)
+        else: touched.append((f, "unchanged", 0))
+    return changed, touched
+
+# %% ../../nbs/32_dlt.stream_processor.ipynb #c014
+def _summary(dataset: str, reports: list[BatchReport], scan: dict, seconds: float) -> dict:
+    "The run's totals and its per-file accounts."
+    failures: dict[str, int] = {}
+    for r in reports:
+        for k, v in r.rule_failures.items(): failures[k] = failures.get(k, 0) + v
+    files = {k: v for r in reports for k, v in r.files.items()}
+    by = lambda st: sorted(k for k, v in files.items() if v["status"] == st)
+    return {"dataset": dataset, "batches": len(reports), "bronze_rows": sum(r.bronze_rows for r in reports),
+            "silver_inserted": sum(r.silver_inserted for r in reports), "quarantined": sum(r.quarantined for r in reports),
+            "duplicates": sum(r.duplicates for r in reports), "replayed_rows": sum(r.replayed_rows for r in reports),
+            "rule_failures": failures, "files": files, "rewritten_files": by("rewritten"), "already_ingested_files": by("already ingested"),
+            "ignored_files": scan["ignored"], "in_flight_files": scan["in_flight"], "seconds": round(seconds, 2)}
+
 def process_landing(config: ProjectConfig, dataset: str = "trades", spark=None) -> dict:
-    "Ingest every landed `dataset` file not seen before into bronze, silver and quarantine; returns a summary."
+    "Ingest every landed `dataset` file not seen before (and any rewritten since) into bronze, silver and quarantine."
     spark = spark or get_spark(config)
     src = SOURCES[dataset]
     ckpt = checkpoint_path(config, src["table"])
     reports: list[BatchReport] = []
-    def on_batch(df, batch_id):
-        reports.append(process_batch(df, batch_id, config, dataset, query_app_id(ckpt, src["table"])))
+    failed: list[BatchFailed] = []
+    def run(df, batch_id, app):
+        try: reports.append(process_batch(df, batch_id, config, dataset, app))
+        except Exception as e:
+            files = sorted({rel_path(file_uri_path(r["source_file"]), scan["root"]) for r in df.select("source_file").distinct().collect()})
+            first = (str(e).strip().splitlines() or [""])[0][:500]
+            failed.append(BatchFailed(f"{dataset} micro-batch {batch_id} failed on {len(files)} file(s) {files[:5]}: {type(e).__name__}: {first}"))
+            raise
     t0 = time.perf_counter()
-    q = (bronze_records(read_landing(spark, config, dataset)).writeStream.foreachBatch(on_batch)
+    scan = scan_landing(config, dataset)
+    changed, touched = rewritten_files(config, dataset, scan["files"], scan["root"])
+    if changed:                      # the stream will not read these again: the same steps, as one batch of their own
+        tag = hashlib.sha256("|".join(f"{p}:{p.stat().st_mtime_ns}" for p in changed).encode()).hexdigest()[:16]
+        try: run(bronze_records(landed_lines(spark.read.format("text").load([str(p) for p in changed])), dataset), 0, f"{src['table']}:rewrite:{tag}")
+        except Exception:
+            raise failed[0] from None
+    record_files(config, dataset, touched, (f"{src['table']}:touched:{time.time_ns()}", 0))
+    q = (bronze_records(read_landing(spark, config, dataset), dataset).writeStream
+         .foreachBatch(lambda df, batch_id: run(df, batch_id, query_app_id(ckpt, src["table"])))
          .option("checkpointLocation", str(ckpt)).trigger(availableNow=True).start())
-    q.awaitTermination()
-    failures: dict[str, int] = {}
-    for r in reports:
-        for k, v in r.rule_failures.items(): failures[k] = failures.get(k, 0) + v
-    return {"dataset": dataset, "batches": len(reports), "bronze_rows": sum(r.bronze_rows for r in reports),
-            "silver_inserted": sum(r.silver_inserted for r in reports), "quarantined": sum(r.quarantined for r in reports),
-            "rule_failures": failures, "seconds": round(time.perf_counter() - t0, 2)}
+    try: q.awaitTermination()
+    except Exception:
+        if failed: raise failed[0] from None
+        raise
+    return _summary(dataset, reports, scan, time.perf_counter() - t0)

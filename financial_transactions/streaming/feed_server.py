@@ -324,14 +324,21 @@ def simulated_feed(config: ProjectConfig,
 
 # %% ../../nbs/12_streaming.feed_server.ipynb #c039
 def corrupt_landing(trades: pd.DataFrame, landing_dir: str | Path, run_id: str = "bad-run") -> dict[str, int]:
-    "Land one bad record per silver drop rule (and two malformed lines) next to `trades`; returns rule -> count."
+    "Land one bad record per silver drop rule (and lines that are not one record) next to `trades`; returns rule -> count."
     t = int(trades["t"].iloc[len(trades) // 2]); sym = str(trades["s"].iloc[0])
     good = {"s": sym, "p": 100.0, "t": t, "v": 10.0, "c": ["1"], "run_id": run_id, "received_ms": t}
     bad = {"known_symbol": {**good, "s": "NOT_A_SYMBOL"}, "valid_price": {**good, "p": -1.0},
            "non_negative_volume": {**good, "v": -5.0}, "symbol_present": {**good, "s": ""},
            "timestamp_present": {**good, "t": None}, "not_too_old": {**good, "t": 1_000},
            "not_in_future": {**good, "t": 4_102_444_800_000}}
-    lines = [json.dumps(r) for r in bad.values()] + ['{"s": "' + sym + '", "p": 1.0, "t": "yesterday"}', "{oops"]
+    ns = {**good, "t": t * 1_000_000}                     # epoch nanoseconds: no timestamp holds it
+    one = json.dumps(good)
+    unparseable = ['{"s": "' + sym + '", "p": 1.0, "t": "yesterday"}', "{oops",
+                   one + one,                              # two trades on one line (files concatenated)
+                   one + "}}",                             # trailing garbage
+                   json.dumps({**good, "venue": "XNAS"})]  # a field the landing format does not have
+    lines = [json.dumps(r).encode() for r in [*bad.values(), ns]] + [u.encode() for u in unparseable]
+    lines.append(one.replace(sym, sym[:1] + "\udcff", 1).encode("utf-8", "surrogateescape"))   # an invalid UTF-8 byte
     Path(landing_dir).mkdir(parents=True, exist_ok=True)
-    (Path(landing_dir) / f"trades-{run_id}-000000.jsonl").write_text("\n".join(lines) + "\n")
-    return {**{k: 1 for k in bad}, "parseable_record": 2}
+    (Path(landing_dir) / f"trades-{run_id}-000000.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    return {**{k: 1 for k in bad}, "not_in_future": 2, "parseable_record": len(unparseable) + 1}
