@@ -24,8 +24,8 @@ from .runtime import lakehouse_root
 
 # %% auto #0
 __all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'load_bundle', 'task_order', 'TaskResult', 'JobRun', 'JobFailed',
-           'run_decision', 'resolve_dynamic', 'ensure_kernel', 'Progress', 'run_job', 'jobs_table', 'target_env',
-           'bundle_config', 'run_jobs']
+           'run_decision', 'resolve_dynamic', 'kernel_argv', 'ensure_kernel', 'Progress', 'run_job', 'jobs_table',
+           'target_env', 'bundle_config', 'run_jobs']
 
 # %% ../nbs/06_bundle.ipynb #c006
 class BundleError(ValueError):
@@ -243,6 +243,15 @@ def resolve_dynamic(value, ctx: dict, run_dir: Path, where: str):
 # %% ../nbs/06_bundle.ipynb #c022
 KERNEL = "fin-mlops"
 _QUIET = "--IPKernelApp.log_level=ERROR"  # the kernel's start-up warnings (TCP transport) are noise in a job's output
+_BOOT = ("import os, sys\n"
+         "if sys.path and sys.path[0] == '': del sys.path[0]\n"            # as ipykernel_launcher: no imports from the cwd
+         "log = os.environ.get('FIN_MLOPS_KERNEL_LOG')\n"
+         "if log:\n    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644); os.dup2(fd, 1); os.dup2(fd, 2)\n"
+         "from ipykernel import kernelapp\nkernelapp.launch_new_instance()")
+
+def kernel_argv() -> list[str]:
+    "The kernel's command line: this interpreter, the boot code above, quiet."
+    return [sys.executable, "-Xfrozen_modules=off", "-c", _BOOT, "-f", "{connection_file}", _QUIET]
 
 def ensure_kernel(name: str = KERNEL) -> str:
     "Register a kernel `name` for this interpreter in `sys.prefix` unless one already points at it."
@@ -250,12 +259,11 @@ def ensure_kernel(name: str = KERNEL) -> str:
     specs = KernelSpecManager().find_kernel_specs()
     if name in specs:
         spec = json.loads((Path(specs[name]) / "kernel.json").read_text())
-        if spec.get("argv", [None])[0] == sys.executable and _QUIET in spec["argv"]: return name
+        if spec.get("argv") == kernel_argv(): return name
     from ipykernel.kernelspec import install
     install(kernel_name=name, display_name="financial-ai-mlops", prefix=sys.prefix)
     spec_file = Path(sys.prefix) / "share/jupyter/kernels" / name / "kernel.json"
-    spec = json.loads(spec_file.read_text()); spec["argv"][0] = sys.executable
-    spec["argv"].append(_QUIET)
+    spec = json.loads(spec_file.read_text()); spec["argv"] = kernel_argv()
     spec_file.write_text(json.dumps(spec, indent=1))
     return name
 
@@ -418,7 +426,7 @@ def _run_notebook_task(task, bundle, job_name, params, ctx, run_dir, res):
     retries = int(task.get("max_retries", 0) or 0)
     wait = float(task.get("min_retry_interval_millis", 0) or 0) / 1000
     env = {"FIN_MLOPS_RUN_DIR": str(run_dir), "FIN_MLOPS_TASK_KEY": key, "FIN_MLOPS_JOB": job_name,
-           "FIN_MLOPS_RUN_ID": run_dir.name}
+           "FIN_MLOPS_RUN_ID": run_dir.name, "FIN_MLOPS_KERNEL_LOG": str(run_dir / f"{key}.kernel.log")}
     out = run_dir / f"{key}.ipynb"
     for attempt in range(retries + 1):
         res.attempts = attempt + 1

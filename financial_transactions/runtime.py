@@ -7,6 +7,7 @@ import atexit
 import json
 import os
 import re
+import signal
 import sys
 import threading
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ def get_spark(config: ProjectConfig | None = None):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    handler = _interrupt_handler()
     _spark = (SparkSession.builder.master("local[2]").appName("financial-ai-mlops")
               .config("spark.driver.memory", mem)
               .config("spark.sql.shuffle.partitions", str(parts))
@@ -76,8 +78,15 @@ def get_spark(config: ProjectConfig | None = None):
               .config("spark.driver.host", "127.0.0.1")
               .getOrCreate())
     _spark.sparkContext.setLogLevel("ERROR")
+    if handler is not None: signal.signal(signal.SIGINT, handler)     # SparkContext replaced it with its own
     atexit.register(stop_spark)
     return _spark
+
+def _interrupt_handler():
+    "The SIGINT handler `exit_on_interrupt` installed, if it is the current one (main thread only)."
+    if threading.current_thread() is not threading.main_thread(): return None
+    h = signal.getsignal(signal.SIGINT)
+    return h if getattr(h, "exits_on_interrupt", False) else None
 
 # %% ../nbs/02_runtime.ipynb #c010
 _LOG4J = """status = error
@@ -106,24 +115,17 @@ def stop_spark():
 
 # %% ../nbs/02_runtime.ipynb #c012
 @contextmanager
-def exit_on_interrupt(prog: str, grace: float = 3.0):
-    "Within the block, Ctrl-C stops Spark's queries and jobs, ends the JVM and exits the process with 130, within `grace` s."
-    import signal
+def exit_on_interrupt(prog: str):
+    "Within the block, Ctrl-C ends the local JVM and exits the process with 130, saying so."
     if threading.current_thread() is not threading.main_thread(): yield; return
     def on_sigint(signum, frame):
         print(f"\n{prog}: interrupted", file=sys.stderr, flush=True)
-        spark = _spark
-        if spark is not None:
-            def stop():
-                try:
-                    for q in spark.streams.active: q.stop()
-                    spark.sparkContext.cancelAllJobs()
-                except Exception: pass
-            t = threading.Thread(target=stop, daemon=True); t.start(); t.join(grace)
-            proc = getattr(spark.sparkContext._gateway, "proc", None)
-            if proc is not None: proc.kill()
-        sys.stderr.flush(); sys.stdout.flush()
+        gateway = getattr(getattr(_spark, "sparkContext", None), "_gateway", None)
+        proc = getattr(gateway, "proc", None)
+        if proc is not None: proc.kill()
+        sys.stdout.flush()
         os._exit(130)
+    on_sigint.exits_on_interrupt = True
     old = signal.signal(signal.SIGINT, on_sigint)
     try: yield
     finally: signal.signal(signal.SIGINT, old)
