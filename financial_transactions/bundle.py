@@ -362,7 +362,7 @@ def run_job(bundle: Bundle, job_name: str, *,
     job = bundle.job(job_name)
     runs = (runs_root or lakehouse_root() / "runs") / job_name
     if int(job.get("max_concurrent_runs", 1) or 1) > 1: return _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
-    with file_lock(runs / ".lock", f"job '{job_name}' (max_concurrent_runs: 1)"):
+    with file_lock(lakehouse_root() / "locks" / f"job-{job_name}.lock", f"job '{job_name}' (max_concurrent_runs: 1)"):
         return _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
 
 def _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure) -> JobRun:
