@@ -131,7 +131,7 @@ def feed_alphavantage(port: int = 8766,           # port on 127.0.0.1 (0 picks a
     print(dumps({"event": "stopped", "why": why, "requests": len(srv.requests)}).decode(), flush=True)
     return _stopped("fin-mlops feed alphavantage", why)
 
-# %% ../nbs/80_cli.ipynb #c016
+# %% ../nbs/80_cli.ipynb #c018
 @call_parse
 def collect_finnhub(url: str = None,          # WebSocket URL (default: ingestion.finnhub.url, or live_url when FINNHUB_API_KEY is set)
                     symbols: str = None,      # comma-separated symbols (default: ingestion.symbols)
@@ -174,7 +174,7 @@ def collect_finnhub(url: str = None,          # WebSocket URL (default: ingestio
                  "seconds": round((st.ended_at - st.started_at).total_seconds(), 3)}).decode(), flush=True)
     return rc or _stopped("fin-mlops collect finnhub", col.stop_reason)
 
-# %% ../nbs/80_cli.ipynb #c017
+# %% ../nbs/80_cli.ipynb #c019
 @call_parse
 def collect_alphavantage(url: str = None,        # query URL (default: ingestion.alphavantage.url, or live_url when a key is set)
                          symbols: str = None,    # comma-separated symbols (default: ingestion.symbols)
@@ -196,7 +196,7 @@ def collect_alphavantage(url: str = None,        # query URL (default: ingestion
                  "failures": col.failures}).decode(), flush=True)
     return 0 if st.landed or not col.failures else 1
 
-# %% ../nbs/80_cli.ipynb #c021
+# %% ../nbs/80_cli.ipynb #c023
 @call_parse
 def pipeline_run(env: Env = "dev",
                  full_refresh: bool = False,   # empty the pipeline tables and checkpoints and rebuild from the landing zone
@@ -213,7 +213,7 @@ def pipeline_run(env: Env = "dev",
     print(jsonlib.dumps(res, indent=2, default=str) if json else "\n".join(summary_lines(res)))
     return 0
 
-# %% ../nbs/80_cli.ipynb #c022
+# %% ../nbs/80_cli.ipynb #c024
 @call_parse
 def pipeline_expectations(env: Env = "dev"):
     "List the silver expectations (the data-quality rules) with their actions."
@@ -223,7 +223,7 @@ def pipeline_expectations(env: Env = "dev"):
         for e in exps: print(f"{ds:7} {e.action:5} {e.name:24} {e.constraint}")
     return 0
 
-# %% ../nbs/80_cli.ipynb #c023
+# %% ../nbs/80_cli.ipynb #c025
 @call_parse
 def serve(env: str = "dev",                    # config env: tables, registered model, default port
           host: str = "127.0.0.1",             # loopback address to bind
@@ -252,7 +252,7 @@ def serve(env: str = "dev",                    # config env: tables, registered 
     print(jsonlib.dumps({"event": "stopped", "why": why, "requests": gw.counts, "logged": n}), flush=True)
     return _stopped("fin-mlops serve", why)
 
-# %% ../nbs/80_cli.ipynb #c024
+# %% ../nbs/80_cli.ipynb #c026
 @call_parse
 def dashboard(env: str = "dev",                # config env whose tables are shown
               host: str = "127.0.0.1", port: int = 8790,   # where to serve (port 0 picks a free one)
@@ -279,7 +279,7 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
         why = serve_until(duration)
     return _stopped("fin-mlops dashboard", why)
 
-# %% ../nbs/80_cli.ipynb #c026
+# %% ../nbs/80_cli.ipynb #c028
 COMMANDS: dict[str, Callable | dict[str, Callable]] = {
     "run": run, "jobs": jobs, "validate": validate,
     "feed": {"serve": feed_serve, "alphavantage": feed_alphavantage},
@@ -307,7 +307,7 @@ def _call(f, argv: list[str], prog: str) -> int:
     var = next((k for k, p in inspect.signature(fn).parameters.items() if p.kind is p.VAR_POSITIONAL), None)
     return fn(*(args.pop(var) if var else ()), **args)
 
-# %% ../nbs/80_cli.ipynb #c027
+# %% ../nbs/80_cli.ipynb #c029
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `fin-mlops` command."
     argv = sys.argv[1:] if argv is None else list(argv)
