@@ -225,6 +225,18 @@ CREATE TABLE IF NOT EXISTS quarantine_trades (
 )
 COMMENT 'rows that failed a drop expectation, with the first failed rule and all of them';
 
+CREATE TABLE IF NOT EXISTS landing_files (
+  dataset STRING,
+  path STRING,
+  bytes BIGINT,
+  mtime_ns BIGINT,
+  sha256 STRING,
+  status STRING,
+  rows BIGINT,
+  recorded_at TIMESTAMP
+)
+COMMENT 'the local pipeline runner''s manifest of ingested landed files (on Databricks, Auto Loader''s checkpoint and the pipeline event log play this part)';
+
 CREATE TABLE IF NOT EXISTS retraining_audit (
   decision_id STRING,
   ts TIMESTAMP,
