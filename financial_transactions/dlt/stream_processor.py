@@ -226,7 +226,8 @@ def process_landing(config: ProjectConfig, dataset: str = "trades", spark=None) 
         tag = hashlib.sha256("|".join(f"{p}:{p.stat().st_mtime_ns}" for p in changed).encode()).hexdigest()[:16]
         try: run(bronze_records(landed_lines(spark.read.format("text").load([str(p) for p in changed])), dataset), 0, f"{src['table']}:rewrite:{tag}")
         except Exception:
-            raise failed[0] from None
+            if failed: raise failed[0] from None
+            raise
     record_files(config, dataset, touched, (f"{src['table']}:touched:{time.time_ns()}", 0))
     q = (bronze_records(read_landing(spark, config, dataset), dataset).writeStream
          .foreachBatch(lambda df, batch_id: run(df, batch_id, query_app_id(ckpt, src["table"])))
