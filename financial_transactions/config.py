@@ -13,11 +13,11 @@ from fastcore.basics import patch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 # %% auto #0
-__all__ = ['ENVS', 'ENV_OVERRIDES', 'Strict', 'Tables', 'FinnhubConfig', 'AlphaVantageConfig', 'IngestionConfig',
-           'SimulatorConfig', 'PipelineConfig', 'SplitConfig', 'FeaturesConfig', 'ModelsConfig', 'GateConfig',
-           'DriftConfig', 'RetrainingConfig', 'AlertsConfig', 'MonitoringConfig', 'ServingConfig', 'LocalConfig',
-           'ProjectConfig', 'DuplicateKeyError', 'UniqueKeyLoader', 'yaml_load', 'yaml_error', 'ConfigError',
-           'load_config', 'find_project_root', 'default_config_path']
+__all__ = ['PIPELINE_TABLES', 'ENVS', 'ENV_OVERRIDES', 'Strict', 'Tables', 'FinnhubConfig', 'AlphaVantageConfig',
+           'IngestionConfig', 'SimulatorConfig', 'PipelineConfig', 'SplitConfig', 'FeaturesConfig', 'ModelsConfig',
+           'GateConfig', 'DriftConfig', 'RetrainingConfig', 'AlertsConfig', 'MonitoringConfig', 'ServingConfig',
+           'LocalConfig', 'ProjectConfig', 'DuplicateKeyError', 'UniqueKeyLoader', 'yaml_load', 'yaml_error',
+           'ConfigError', 'load_config', 'find_project_root', 'default_config_path']
 
 # %% ../nbs/00_config.ipynb #c006
 class Strict(BaseModel):
@@ -44,6 +44,10 @@ class Tables(Strict):
     alerts_audit: str = "alerts_audit"
     inference_log: str = "inference_log"
     smoke_test: str = "smoke_test"
+
+# The datasets the medallion pipeline defines. On Databricks a pipeline owns them: nothing else may create them, ALTER
+# them or time-travel them (the runtime refuses version reads of them everywhere, so local runs keep the same rule).
+PIPELINE_TABLES = ("bronze_trades", "bronze_bars", "silver_trades", "silver_bars", "quarantine", "gold_features")
 
 # %% ../nbs/00_config.ipynb #c008
 class FinnhubConfig(Strict):
@@ -146,7 +150,8 @@ class ModelsConfig(Strict):
     baseline_window: int = Field(50, gt=2)
     max_train_rows: int = Field(50_000, ge=0)  # the most recent rows of train_set the tournament trains on; 0 = all
     registered_model: str = "anomaly_model_champion"
-    experiment: str = "/Shared/financial-ai-mlops/anomaly_detection"
+    experiment: str = "/Shared/financial-anomaly-basic"          # the tournament of the library models and its candidates
+    custom_experiment: str = "/Shared/financial-anomaly-custom"  # custom models logged on their own (custom_model.log_candidate)
 
 class GateConfig(Strict):
     "Champion/challenger gate: required improvement on the primary metric and per-metric floors."
@@ -219,6 +224,7 @@ class ProjectConfig(Strict):
     env: Literal["local", "dev", "acc", "prd"] = "dev"
     catalog: str
     schema_: str = Field(alias="schema")
+    schema_per_user: bool = False     # on Databricks, `<user>_<schema>`: every developer has a schema of their own (dev)
     secret_scope: str = "fin-mlops"
     tables: Tables = Tables()
     ingestion: IngestionConfig
@@ -239,6 +245,11 @@ class ProjectConfig(Strict):
         "Full `catalog.schema.table` name of the table configured under `tables.<key>`."
         if key not in Tables.model_fields: raise KeyError(f"no table '{key}' in tables: {sorted(Tables.model_fields)}")
         return f"{self.catalog}.{self.schema_}.{getattr(self.tables, key)}"
+
+    def pipeline_owned(self, name: str) -> bool:
+        "Whether table `name` (short or full) is a dataset of the medallion pipeline (`PIPELINE_TABLES`)."
+        short = name.rsplit(".", 1)[-1].strip("`")
+        return short in {getattr(self.tables, k) for k in PIPELINE_TABLES}
 
     @property
     def registered_model_name(self) -> str:

@@ -22,11 +22,13 @@ from .config import ProjectConfig, default_config_path, find_project_root
 from .io import TIMESTAMP, write_atomic
 
 # %% auto #0
-__all__ = ['is_databricks', 'load_project_config', 'lakehouse_root', 'get_spark', 'stop_spark', 'exit_on_interrupt', 'table_path',
-           'table_exists', 'to_arrow', 'SchemaMismatchError', 'check_schema', 'table_schema', 'table_columns',
-           'write_table', 'read_arrow', 'table_count', 'read_table', 'read_spark_table', 'table_version',
-           'table_history', 'restore_table', 'merge_table', 'probe_lakehouse', 'landing_path', 'checkpoint_path',
-           'setup_mlflow', 'secret_env_name', 'secret', 'set_task_value', 'get_task_value', 'apply_job_parameters']
+__all__ = ['is_databricks', 'load_project_config', 'user_schema', 'lakehouse_root', 'get_spark', 'stop_spark',
+           'exit_on_interrupt', 'table_path', 'table_exists', 'to_arrow', 'SchemaMismatchError', 'check_schema',
+           'table_schema', 'table_columns', 'write_table', 'PipelineTableError', 'pipeline_writer', 'check_versioned',
+           'read_arrow', 'table_count', 'read_table', 'read_spark_table', 'table_version', 'table_history',
+           'restore_table', 'merge_table', 'probe_lakehouse', 'landing_path', 'checkpoint_path', 'setup_mlflow',
+           'workspace_experiment', 'secret_env_name', 'secret', 'set_task_value', 'get_task_value',
+           'apply_job_parameters']
 
 # %% ../nbs/02_runtime.ipynb #c006
 def is_databricks() -> bool:
@@ -34,8 +36,19 @@ def is_databricks() -> bool:
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
 
 def load_project_config(env: str = "dev", path: str | Path | None = None) -> ProjectConfig:
-    "The project's config for `env`: the job notebooks' one-line start."
-    return ProjectConfig.from_yaml(path or default_config_path(), env=env)
+    "The project's config for `env`: the job notebooks' one-line start (on Databricks, a per-user schema where configured)."
+    cfg = ProjectConfig.from_yaml(path or default_config_path(), env=env)
+    if cfg.schema_per_user and is_databricks():
+        cfg = cfg.model_copy(update={"schema_": user_schema(_current_user(), cfg.schema_name)})
+    return cfg
+
+def user_schema(user_name: str, schema: str) -> str:
+    "`<short name>_<schema>`: the bundle's `${workspace.current_user.short_name}` (the user name before `@`, other characters as `_`)."
+    short = re.sub(r"[^A-Za-z0-9_]", "_", user_name.split("@")[0]).lower()
+    return f"{short}_{schema}"
+
+def _current_user() -> str:
+    return get_spark().sql("SELECT current_user() AS u").collect()[0]["u"]
 
 def lakehouse_root(config: ProjectConfig | None = None) -> Path:
     "Root of the local lakehouse: `FIN_MLOPS_LAKEHOUSE`, else `local.lakehouse_root` relative to the project root."
@@ -230,7 +243,7 @@ def write_table(df, name: str, mode: str = "append", config: ProjectConfig | Non
         path.mkdir(parents=True, exist_ok=True)
     if txn is not None: props = CommitProperties(app_transactions=[Transaction(app_id=txn[0], version=txn[1])])
     write_deltalake(str(path), t, mode=mode, partition_by=partition_by, commit_properties=props)
-    return table_version(name, config)
+    return _delta(name, config).version()      # the writer's own commit (a pipeline dataset's too: whoever wrote it knows it)
 
 def _write_uc(df, name, mode, txn):
     spark = get_spark()
@@ -238,12 +251,38 @@ def _write_uc(df, name, mode, txn):
     w = sdf.write.format("delta").mode(mode)
     if txn is not None: w = w.option("txnAppId", txn[0]).option("txnVersion", txn[1])
     w.saveAsTable(name)
-    return table_version(name)
+    return int(spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])   # owned tables only: jobs write no pipeline dataset
 
 # %% ../nbs/02_runtime.ipynb #c023
+class PipelineTableError(RuntimeError):
+    "A version read, history or restore of a table the medallion pipeline owns, outside the pipeline."
+
+_PIPELINE_WRITER = [0]    # process-wide, not per thread: Spark runs foreachBatch callbacks on threads of its own
+
+@contextmanager
+def pipeline_writer():
+    "Mark the code inside as the pipeline itself (the local runner): it may read its own datasets' versions."
+    _PIPELINE_WRITER[0] += 1
+    try: yield
+    finally: _PIPELINE_WRITER[0] -= 1
+
+def _pipeline_dataset(name: str, config: ProjectConfig | None) -> bool:
+    from financial_transactions.config import PIPELINE_TABLES, Tables
+    tables = config.tables if config is not None else Tables()
+    return name.rsplit(".", 1)[-1].strip("`") in {getattr(tables, k) for k in PIPELINE_TABLES}
+
+def check_versioned(name: str, what: str, config: ProjectConfig | None = None) -> None:
+    "Raise `PipelineTableError` if `what` (a version read, history, restore) targets a pipeline dataset outside the pipeline."
+    if _pipeline_dataset(name, config) and not _PIPELINE_WRITER[0]:
+        raise PipelineTableError(f"{what} of {name}: it is a dataset of the medallion pipeline (a materialized view or "
+                                 "streaming table on Databricks), which supports no time travel, history or RESTORE outside "
+                                 "the pipeline; read it as it is now, and pin versions on a table the project owns")
+
+# %% ../nbs/02_runtime.ipynb #c024
 def read_arrow(name: str, version: int | None = None, columns: list[str] | None = None,
                config: ProjectConfig | None = None, where=None) -> pa.Table:
     "The table (at `version`, if given; the rows matching the pyarrow expression `where`, locally) as Arrow."
+    if version is not None: check_versioned(name, f"a read at version {version}", config)
     if is_databricks():
         if where is not None: raise NotImplementedError("read_arrow(where=...) is for local tables; filter with Spark on Databricks")
         cols = ", ".join(f"`{c}`" for c in columns) if columns else "*"
@@ -254,6 +293,7 @@ def read_arrow(name: str, version: int | None = None, columns: list[str] | None 
 
 def table_count(name: str, version: int | None = None, config: ProjectConfig | None = None) -> int:
     "Rows in the table (at `version`), counted without reading its columns."
+    if version is not None: check_versioned(name, f"a count at version {version}", config)
     if is_databricks():
         return int(get_spark().sql(f"SELECT count(*) AS n FROM {name}" + (f" VERSION AS OF {int(version)}" if version is not None else "")).collect()[0]["n"])
     fs = pafs.SubTreeFileSystem(str(table_path(name, config)), pafs.LocalFileSystem())
@@ -266,18 +306,21 @@ def read_table(name: str, version: int | None = None, columns: list[str] | None 
 
 def read_spark_table(name: str, version: int | None = None, config: ProjectConfig | None = None):
     "The table as a Spark DataFrame (Unity Catalog on Databricks; through Arrow locally)."
+    if version is not None: check_versioned(name, f"a read at version {version}", config)
     spark = get_spark(config)
     if is_databricks(): return spark.read.option("versionAsOf", version).table(name) if version is not None else spark.table(name)
     return spark.createDataFrame(read_arrow(name, version, config=config))
 
-# %% ../nbs/02_runtime.ipynb #c025
+# %% ../nbs/02_runtime.ipynb #c026
 def table_version(name: str, config: ProjectConfig | None = None) -> int:
-    "The table's current Delta version."
+    "The table's current Delta version (not for a pipeline dataset outside the pipeline: see `check_versioned`)."
+    check_versioned(name, "the version", config)
     if is_databricks(): return int(get_spark().sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])
     return _delta(name, config).version()
 
 def table_history(name: str, config: ProjectConfig | None = None) -> pd.DataFrame:
     "The table's commits, newest first: version, timestamp, operation and its parameters."
+    check_versioned(name, "the history", config)
     if is_databricks(): return get_spark().sql(f"DESCRIBE HISTORY {name}").toPandas()
     h = pd.DataFrame(_delta(name, config).history())
     h["timestamp"] = pd.to_datetime(h["timestamp"], unit="ms", utc=True)
@@ -285,12 +328,13 @@ def table_history(name: str, config: ProjectConfig | None = None) -> pd.DataFram
 
 def restore_table(name: str, version: int, config: ProjectConfig | None = None) -> int:
     "Restore the table to an earlier version (a new commit); returns the new version."
+    check_versioned(name, "RESTORE", config)
     if is_databricks():
         get_spark().sql(f"RESTORE TABLE {name} TO VERSION AS OF {int(version)}")
     else: _delta(name, config).restore(version)
     return table_version(name, config)
 
-# %% ../nbs/02_runtime.ipynb #c027
+# %% ../nbs/02_runtime.ipynb #c028
 def merge_table(df, name: str, keys: list[str], config: ProjectConfig | None = None,
                 update: bool = True) -> dict:
     "Upsert `df` into `name` on `keys` (insert-only when `update=False`); creates the table if absent. Returns metrics."
@@ -319,7 +363,7 @@ def _merge_uc(t, name, keys, update):
     m.whenNotMatchedInsertAll().execute()
     return {}
 
-# %% ../nbs/02_runtime.ipynb #c037
+# %% ../nbs/02_runtime.ipynb #c040
 def probe_lakehouse(config: ProjectConfig) -> dict:
     "Append a row to the `smoke_test` table, read it back and read its history; returns what was seen."
     name, stamp = config.table("smoke_test"), pd.Timestamp.now(tz="UTC").floor("us")
@@ -329,7 +373,7 @@ def probe_lakehouse(config: ProjectConfig) -> dict:
     if not (back["checked_at"] == stamp).any(): raise RuntimeError(f"the row just written to {name} was not read back")
     return {"table": name, "version": version, "rows": len(back), "last_operation": table_history(name, config)["operation"].iloc[0]}
 
-# %% ../nbs/02_runtime.ipynb #c040
+# %% ../nbs/02_runtime.ipynb #c043
 def landing_path(config: ProjectConfig, source: str = "") -> Path:
     "Landing folder of `source` (a Unity Catalog volume on Databricks, under the lakehouse root locally)."
     base = (Path("/Volumes") if is_databricks() else lakehouse_root(config) / "volumes") / config.catalog / config.schema_name / "landing"
@@ -340,14 +384,14 @@ def checkpoint_path(config: ProjectConfig, name: str) -> Path:
     base = (Path("/Volumes") if is_databricks() else lakehouse_root(config) / "volumes") / config.catalog / config.schema_name / "checkpoints"
     return base / name
 
-# %% ../nbs/02_runtime.ipynb #c043
+# %% ../nbs/02_runtime.ipynb #c046
 def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
     "Point MLflow at this runtime's tracking server and registry and select the experiment; returns its id."
     import mlflow
     name = experiment or config.models.experiment
     if is_databricks():
         mlflow.set_tracking_uri("databricks"); mlflow.set_registry_uri("databricks-uc")
-        return mlflow.set_experiment(name).experiment_id
+        return workspace_experiment(name)
     root = lakehouse_root(config) / "mlflow"
     (root / "artifacts").mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -358,7 +402,19 @@ def setup_mlflow(config: ProjectConfig, experiment: str | None = None) -> str:
         mlflow.create_experiment(name, artifact_location=(root / "artifacts" / safe).as_uri())
     return mlflow.set_experiment(name).experiment_id
 
-# %% ../nbs/02_runtime.ipynb #c047
+# %% ../nbs/02_runtime.ipynb #c048
+def workspace_experiment(name: str, workspace=None) -> str:
+    "Select the MLflow experiment `name` of a Databricks workspace, creating its parent folder first; returns its id."
+    import mlflow
+    parent = name.rsplit("/", 1)[0]
+    if parent and mlflow.get_experiment_by_name(name) is None:
+        if workspace is None:
+            from databricks.sdk import WorkspaceClient
+            workspace = WorkspaceClient()
+        workspace.workspace.mkdirs(parent)
+    return mlflow.set_experiment(name).experiment_id
+
+# %% ../nbs/02_runtime.ipynb #c052
 def secret_env_name(key: str) -> str:
     "The environment variable that holds secret `key` locally."
     return re.sub(r"[^A-Za-z0-9]", "_", key).upper()
@@ -373,10 +429,10 @@ def secret(scope: str, key: str, default: str | None = None) -> str | None:
     return os.environ.get(secret_env_name(key)) or default
 
 def _dbutils():
-    from pyspark.dbutils import DBUtils  # only on Databricks
-    return DBUtils(get_spark())
+    from databricks.sdk.runtime import dbutils   # the documented way from a module (a notebook's own `dbutils` is the same)
+    return dbutils
 
-# %% ../nbs/02_runtime.ipynb #c050
+# %% ../nbs/02_runtime.ipynb #c055
 def set_task_value(key: str, value: Any) -> None:
     "Publish a JSON-serialisable value for downstream tasks (`dbutils.jobs.taskValues.set`)."
     json.dumps(value)  # fail early, like Databricks, on a value that cannot be serialised
@@ -395,7 +451,7 @@ def get_task_value(task_key: str, key: str, default: Any = None) -> Any:
     p = Path(run_dir or "/nonexistent") / "task_values" / f"{task_key}.json"
     return json.loads(p.read_text()).get(key, default) if p.exists() else default
 
-# %% ../nbs/02_runtime.ipynb #c053
+# %% ../nbs/02_runtime.ipynb #c058
 def apply_job_parameters(namespace: dict, widgets=None) -> dict:
     "On Databricks, set each parameter in `namespace` from the task's widget of that name; returns what was set."
     if widgets is None:

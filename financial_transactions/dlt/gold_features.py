@@ -12,7 +12,7 @@ import pandas as pd
 from ..config import ProjectConfig
 from ..features.feature_engineering import GOLD_KEY_COLUMNS, LABEL_MIN_SCALE, gold_columns
 from ..markets import trading_day_column
-from ..runtime import get_spark, read_spark_table, table_exists, table_path, table_version, write_table
+from ..runtime import get_spark, pipeline_writer, read_spark_table, table_exists, table_path, table_version, write_table
 
 # %% auto #0
 __all__ = ['segment_length', 'gold_features', 'label_columns', 'compare_gold', 'build_gold']
@@ -156,6 +156,9 @@ def _gold_source_version(config: ProjectConfig) -> int | None:
 
 def build_gold(config: ProjectConfig, spark=None, force: bool = False) -> dict:
     "Recompute gold from silver and overwrite it, unless silver has not changed since the last build."
+    with pipeline_writer(): return _build_gold(config, spark, force)
+
+def _build_gold(config, spark, force) -> dict:
     silver = config.table("silver_trades")
     if not table_exists(silver, config): return {"gold_rows": 0, "skipped": "no silver table yet"}
     sv = table_version(silver, config)

@@ -10,7 +10,7 @@ from ..config import ProjectConfig
 from .bronze_ingest import SOURCES
 from .gold_features import build_gold
 from ..io import file_lock
-from ..runtime import (checkpoint_path, get_spark, load_project_config, read_arrow, set_task_value,
+from ..runtime import (checkpoint_path, get_spark, load_project_config, pipeline_writer, read_arrow, set_task_value,
                                             table_count, table_exists, write_table)
 from .stream_processor import process_landing
 
@@ -36,7 +36,7 @@ def reset_pipeline(config: ProjectConfig) -> list[str]:
 def run_pipeline(config: ProjectConfig, full_refresh: bool = False, spark=None,
                  wait: float = 0.0) -> dict:    # seconds to wait for another run of this pipeline to finish
     "Landing -> bronze -> silver (+ quarantine) for trades and bars, then gold; returns what each step did."
-    with file_lock(checkpoint_path(config, "pipeline.lock"), f"the {config.env} pipeline", wait=wait):
+    with file_lock(checkpoint_path(config, "pipeline.lock"), f"the {config.env} pipeline", wait=wait), pipeline_writer():
         return _run_pipeline(config, full_refresh, spark)
 
 def _run_pipeline(config, full_refresh, spark) -> dict:

@@ -21,7 +21,7 @@ from .bronze_ingest import SOURCES, bronze_records, landed_lines, read_landing
 from ..io import TIMESTAMP
 from .silver_transform import (apply_expectations, bar_expectations, silver_bars, silver_trades,
                                                          trade_expectations, typed_bars, typed_trades)
-from ..runtime import (checkpoint_path, get_spark, landing_path, merge_table, read_arrow, table_exists,
+from ..runtime import (checkpoint_path, get_spark, landing_path, merge_table, pipeline_writer, read_arrow, table_exists,
                                             write_table)
 
 # %% auto #0
@@ -207,6 +207,9 @@ def _summary(dataset: str, reports: list[BatchReport], scan: dict, seconds: floa
 
 def process_landing(config: ProjectConfig, dataset: str = "trades", spark=None) -> dict:
     "Ingest every landed `dataset` file not seen before (and any rewritten since) into bronze, silver and quarantine."
+    with pipeline_writer(): return _process_landing(config, dataset, spark)
+
+def _process_landing(config, dataset, spark) -> dict:
     spark = spark or get_spark(config)
     src = SOURCES[dataset]
     ckpt = checkpoint_path(config, src["table"])

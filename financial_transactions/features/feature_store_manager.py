@@ -9,8 +9,7 @@ from fastcore.basics import patch
 
 from ..config import ProjectConfig
 from .feature_engineering import FeatureEngineer
-from ..runtime import (get_spark, is_databricks, read_table, set_task_value, table_exists, table_version,
-                                            write_table)
+from ..runtime import is_databricks, read_spark_table, read_table, set_task_value, table_exists, write_table
 
 # %% auto #0
 __all__ = ['FeatureStoreManager', 'time_split', 'training_sets']
@@ -26,30 +25,21 @@ class FeatureStoreManager:
         self.feature_table = config.table("gold_features")
 
     def register_feature_table(self) -> dict:
-        "Declare gold as a feature table (Databricks feature engineering client); locally check the key is unique."
-        if is_databricks():
-            from databricks.feature_engineering import FeatureEngineeringClient
-            fe = FeatureEngineeringClient()
-            try: fe.get_table(name=self.feature_table)
-            except Exception:
-                spark = get_spark(self.config)
-                spark.sql(f"ALTER TABLE {self.feature_table} ALTER COLUMN symbol SET NOT NULL")
-                spark.sql(f"ALTER TABLE {self.feature_table} ALTER COLUMN ts SET NOT NULL")
-                spark.sql(f"ALTER TABLE {self.feature_table} ALTER COLUMN trade_id SET NOT NULL")
-                spark.sql(f"ALTER TABLE {self.feature_table} ADD CONSTRAINT gold_pk PRIMARY KEY (symbol, ts TIMESERIES, trade_id)")
-            return {"feature_table": self.feature_table, "primary_keys": self.primary_keys, "timeseries_column": "ts"}
-        keys = read_table(self.feature_table, columns=self.primary_keys, config=self.config)
-        dup = int(keys.duplicated().sum())
+        "Check that gold's primary key holds (the pipeline declares it; Unity Catalog makes a keyed table a feature table)."
+        if is_databricks():          # counted by Spark where gold is: nothing comes to the driver
+            df = read_spark_table(self.feature_table, config=self.config)
+            rows = df.count(); dup = rows - df.select(*self.primary_keys).distinct().count()
+        else:
+            keys = read_table(self.feature_table, columns=self.primary_keys, config=self.config)
+            rows, dup = len(keys), int(keys.duplicated().sum())
         if dup: raise ValueError(f"{self.feature_table}: {dup} duplicate rows on the primary key {self.primary_keys}")
-        return {"feature_table": self.feature_table, "primary_keys": self.primary_keys, "timeseries_column": "ts",
-                "rows": len(keys), "version": table_version(self.feature_table, self.config)}
+        return {"feature_table": self.feature_table, "primary_keys": self.primary_keys, "timeseries_column": "ts", "rows": rows}
 
-    def read_features(self, version: int | None = None) -> tuple[pd.DataFrame, int]:
-        "Gold at `version` (default: the current one) and the version read."
+    def read_features(self) -> pd.DataFrame:
+        "Gold as it is now (a pipeline dataset has no version a job may read)."
         if not table_exists(self.feature_table, self.config):
             raise FileNotFoundError(f"feature table {self.feature_table} does not exist: run the pipeline first (fin-mlops pipeline run)")
-        v = table_version(self.feature_table, self.config) if version is None else int(version)
-        return read_table(self.feature_table, version=v, config=self.config), v
+        return read_table(self.feature_table, config=self.config)
 
 # %% ../../nbs/21_features.feature_store_manager.ipynb #c008
 def time_split(df: pd.DataFrame, test_fraction: float, gap_minutes: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp]:
@@ -71,19 +61,18 @@ def training_sets(features: pd.DataFrame, config: ProjectConfig) -> tuple[pd.Dat
 
 # %% ../../nbs/21_features.feature_store_manager.ipynb #c010
 @patch
-def save_training_sets(self: FeatureStoreManager, version: int | None = None) -> dict:
-    "Write `train_set` and `test_set` from gold at `version` (default: current), stamped with that version."
-    gold, v = self.read_features(version)
+def save_training_sets(self: FeatureStoreManager) -> dict:
+    "Write `train_set` and `test_set` from gold as it is now; returns what was written and the two tables' new versions."
+    gold = self.read_features()
     train, test, split_time, train_end = training_sets(gold, self.config)
     out = {}
     for key, part in (("train_set", train), ("test_set", test)):
-        part = part.assign(feature_table_version=pd.Series(v, index=part.index, dtype="int64"))
-        write_table(part, self.config.table(key), mode="overwrite", config=self.config)
-        out[key] = part
+        part = part.assign(feature_table_version=pd.Series(pd.NA, index=part.index, dtype="Int64"))
+        out[f"{key}_version"] = write_table(part, self.config.table(key), mode="overwrite", config=self.config)
     summary = {"train_rows": len(train), "test_rows": len(test), "split_time": split_time.isoformat(),
                "train_end": train_end.isoformat(), "gap_minutes": self.config.features.split.gap_minutes,
-               "feature_table_version": v, "warm_up_rows_dropped": int(gold[FeatureEngineer.feature_columns].isna().any(axis=1).sum()),
+               **out, "warm_up_rows_dropped": int(gold[FeatureEngineer.feature_columns].isna().any(axis=1).sum()),
                "train_positive_rate": round(float(train["label"].mean()), 5), "test_positive_rate": round(float(test["label"].mean()), 5)}
-    set_task_value("feature_table_version", v)
+    set_task_value("train_set_version", out["train_set_version"])
     set_task_value("training_sets", summary)
     return summary

@@ -64,10 +64,20 @@ class CustomModel(mlflow.pyfunc.PythonModel):
                 "feature_code_version": self.feature_code_version}
 
 # %% ../../nbs/41_models.custom_model.ipynb #c014
+# a package and the distributions that provide it, in order of preference (a cluster may carry mlflow-skinny only; the
+# CPU build of XGBoost is published as xgboost-cpu)
+_DISTRIBUTIONS = {"mlflow": ("mlflow", "mlflow-skinny"), "xgboost": ("xgboost", "xgboost-cpu")}
+
 def pip_requirements() -> list[str]:
-    "Pinned requirements of the served model (what the serving environment installs)."
-    from importlib.metadata import version
-    return [f"{p}=={version(p)}" for p in ("mlflow", "lightgbm", "xgboost", "scikit-learn", "pandas", "numpy", "cloudpickle", "pyarrow")]
+    "Pinned requirements of the served model (what the serving environment installs), by the distribution installed here."
+    from importlib.metadata import PackageNotFoundError, version
+    out = []
+    for p in ("mlflow", "lightgbm", "xgboost", "scikit-learn", "pandas", "numpy", "cloudpickle", "pyarrow"):
+        for d in _DISTRIBUTIONS.get(p, (p,)):
+            try: out.append(f"{d}=={version(d)}"); break
+            except PackageNotFoundError: continue
+        else: raise PackageNotFoundError(f"none of {_DISTRIBUTIONS.get(p, (p,))} is installed: the model needs {p}")
+    return out
 
 def model_signature(train_df: pd.DataFrame, feature_columns: list[str]):
     "Input schema from the training frame's feature dtypes; output `anomaly_score` (double), `is_anomaly` (boolean)."

@@ -169,5 +169,6 @@ def load_train_test(config: ProjectConfig, max_train_rows: int | None = None) ->
     tags = {"train_set_version": table_version(tr, config), "test_set_version": table_version(te, config)}
     train, test = read_table(tr, config=config), read_table(te, config=config)
     if max_train_rows and len(train) > max_train_rows: train = train.sort_values("ts").iloc[-max_train_rows:]  # the most recent
-    tags["feature_table_version"] = int(train["feature_table_version"].max()) if "feature_table_version" in train else -1
+    stamped = train["feature_table_version"].dropna() if "feature_table_version" in train else ()
+    tags["feature_table_version"] = int(stamped.max()) if len(stamped) else -1
     return train.reset_index(drop=True), test.reset_index(drop=True), tags

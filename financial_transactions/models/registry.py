@@ -130,7 +130,7 @@ def train_and_register(config: ProjectConfig, feature_columns: list[str] | None 
     return result, register_winner(config, result)
 
 # %% ../../nbs/43_models.registry.ipynb #c020
-FEATURE_TABLES = ("gold_features", "train_set", "test_set")
+FEATURE_TABLES = ("train_set", "test_set")
 
 @dataclass
 class DeploymentState:

@@ -44,7 +44,7 @@ class RollbackResult:
     reason: str
     restored: dict[str, tuple[int, int, int]] = field(default_factory=dict)
 
-TAG_OF_TABLE = {"train_set": "train_set_version", "test_set": "test_set_version", "gold_features": "feature_table_version"}
+TAG_OF_TABLE = {"train_set": "train_set_version", "test_set": "test_set_version"}
 
 def state_of_version(config: ProjectConfig, version: int) -> DeploymentState | None:
     """The feature table versions that go with model `version`: those recorded when it was last made champion,

@@ -344,10 +344,11 @@ def current_window(config: ProjectConfig, feature_columns: list[str], minutes: f
     name, minutes = config.table("gold_features"), minutes or config.monitoring.drift.current_window_minutes
     t = read_arrow(name, config=config)
     end = pc.max(t["ts"]).as_py() if t.num_rows else None
-    if end is None: return Window(flatten_features(t.to_pandas(), feature_columns), name, table_version(name, config), None, None)
+    # gold is the pipeline's: read as it is now, no version to record (runtime.check_versioned)
+    if end is None: return Window(flatten_features(t.to_pandas(), feature_columns), name, None, None, None)
     start = end - timedelta(minutes=minutes)
     t = t.filter(pc.greater(t["ts"], pa.scalar(start, type=t.schema.field("ts").type)))
-    return Window(flatten_features(t.to_pandas(), feature_columns), name, table_version(name, config), utc_datetime(start), utc_datetime(end))
+    return Window(flatten_features(t.to_pandas(), feature_columns), name, None, utc_datetime(start), utc_datetime(end))
 
 # %% ../../nbs/51_monitoring.drift_detector.ipynb #c046
 def _us(x) -> datetime | None: return None if x is None else datetime.fromtimestamp(x / 1e6, tz=UTC)
@@ -372,7 +373,7 @@ def spark_windows(config: ProjectConfig, champ: Champion, minutes: float | None 
     end = gold.agg(F.max(F.unix_micros("ts"))).collect()[0][0]
     start = None if end is None else end - int(minutes * 60e6)
     cur = gold if end is None else gold.filter(F.unix_micros("ts") > F.lit(start))
-    return (Window(ref, rname, rv, _us(lo), _us(hi)), Window(cur, gname, table_version(gname, config), _us(start), _us(end)))
+    return (Window(ref, rname, rv, _us(lo), _us(hi)), Window(cur, gname, None, _us(start), _us(end)))
 
 # %% ../../nbs/51_monitoring.drift_detector.ipynb #c049
 DRIFT_SCHEMA = pa.schema([

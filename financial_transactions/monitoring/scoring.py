@@ -19,8 +19,7 @@ from ..models.registry import Champion, champion
 from .alert_manager import Alert, AlertManager
 from .drift_detector import flatten_features
 from .performance_monitor import row_keys
-from ..runtime import (get_spark, read_spark_table, read_table, table_exists, table_schema, table_version,
-                                            write_table)
+from ..runtime import get_spark, read_spark_table, read_table, table_exists, table_schema, write_table
 
 # %% auto #0
 __all__ = ['log', 'CARRIED', 'SCORE_COLUMNS', 'scored_schema', 'ScoringRun', 'anomaly_alert', 'score_new_trades']
@@ -55,7 +54,7 @@ class ScoringRun:
 
     def summary(self) -> str:
         return (f"run {self.run_id}: {self.n_new} new trades scored with model v{self.model_version} "
-                f"(features v{self.feature_table_version}, {self.engine}); {self.n_anomalies} anomalies")
+                f"({self.engine}); {self.n_anomalies} anomalies")
 
 def anomaly_alert(config: ProjectConfig, run: ScoringRun):
     "One alert for all anomalies of a run (the worst ten listed), or None when there are none."
@@ -70,7 +69,7 @@ def anomaly_alert(config: ProjectConfig, run: ScoringRun):
                  fingerprint=f"scoring-{run.run_id}")      # each run's anomalies are news: no suppression across runs
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c011
-def _new_rows_pandas(config: ProjectConfig, gold_version: int, keys: list[str]) -> pd.DataFrame:
+def _new_rows_pandas(config: ProjectConfig, gold_version: int | None, keys: list[str]) -> pd.DataFrame:
     gold = read_table(config.table("gold_features"), version=gold_version, config=config)
     st = config.table("scored_trades")
     if not table_exists(st, config): return gold
@@ -111,7 +110,8 @@ def _finish(df, engine: str, config: ProjectConfig, champ: Champion, gold_versio
     if engine == "spark":
         from pyspark.sql import functions as F
         df = df.withColumn("verdict", F.when(F.col("is_anomaly"), F.lit("anomaly")).otherwise(F.lit("normal")))
-        for k, v in meta.items(): df = df.withColumn(k, F.lit(v))
+        sql_type = {pa.int64(): "bigint", pa.float64(): "double", pa.string(): "string"}
+        for k, v in meta.items(): df = df.withColumn(k, F.lit(v) if v is not None else F.lit(None).cast(sql_type.get(schema.field(k).type, "string")))
         df = df.withColumn("label", F.lit(None).cast("bigint")).withColumn("labeled_at", F.lit(None).cast("timestamp"))
         t = df.select(*schema.names).toArrow()
     else:
@@ -126,7 +126,7 @@ def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager
     champ = champ or champion(config)
     gname = config.table("gold_features")
     if not table_exists(gname, config): raise FileNotFoundError(f"{gname} does not exist: run the feature pipeline first")
-    gver = table_version(gname, config)
+    gver = None                                  # gold is the pipeline's: read as it is now, no version to pin
     gcols = table_schema(gname, config)
     keys = row_keys(gcols.names)
     schema = scored_schema(gcols)
