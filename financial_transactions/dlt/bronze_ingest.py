@@ -29,7 +29,9 @@ RESCUED = "_rescued_data"
 def landing_struct(dataset: str):
     "The landed fields of `dataset` (trades or bars) as a Spark struct type."
     from pyspark.sql import types as T
-    return T._parse_datatype_string(", ".join(f"`{n}` {t}" for n, t in SOURCES[dataset]["fields"]))
+    # built from type objects: parsing DDL would be an analysis, which a pipeline's query function may not do
+    kinds = {"string": T.StringType(), "double": T.DoubleType(), "bigint": T.LongType(), "array<string>": T.ArrayType(T.StringType())}
+    return T.StructType([T.StructField(n, kinds[t]) for n, t in SOURCES[dataset]["fields"]])
 
 def schema_hints(dataset: str) -> str:
     "The landing fields of `dataset` as a DDL list."
@@ -80,7 +82,9 @@ def bronze_records(lines, dataset: str):
     "Landed lines as bronze rows: the typed fields, `_rescued_data` (reason and line) for a bad line, `source_file`, `ingested_at`."
     from pyspark.sql import functions as F
     from pyspark.sql.functions import pandas_udf
-    problem = pandas_udf(lambda s: s.map(lambda b: line_problem(b, dataset)), "string")
+    from pyspark.sql.types import StringType
+    # a type object, not the DDL "string": parsing DDL is an analysis, which a pipeline's query function may not do
+    problem = pandas_udf(lambda s: s.map(lambda b: line_problem(b, dataset)), StringType())
     text = F.expr("make_valid_utf8(value)")                  # the line as text, an invalid byte replaced, the rest kept
     fields = landing_struct(dataset)
     why = problem(F.col("value").cast("binary"))

@@ -87,7 +87,7 @@ def typed_trades(bronze):
         F.trim(F.col("s")).alias("symbol"), F.col("t").cast("long").alias("ts_ms"),
         ts_column("t").alias("ts"), F.col("p").cast("double").alias("price"),
         F.col("v").cast("double").alias("volume"), F.col("c").alias("conditions"), "run_id", "received_ms",
-        "_rescued_data", "source_file", "ingested_at", F.to_json(F.struct(*[F.col(c) for c in bronze.columns])).alias("raw_record"))
+        "_rescued_data", "source_file", "ingested_at", F.to_json(F.struct(F.col("*"))).alias("raw_record"))   # "*": no analysis (a pipeline query may not)
 
 def trade_id_column(symbol="symbol", ts_ms="ts_ms", price="price", volume="volume", conditions="conditions"):
     "SHA-256 of (symbol, ts, price, volume, conditions): the de-duplication key."
@@ -132,7 +132,7 @@ def typed_bars(bronze):
         F.trim(F.col("symbol")).alias("symbol"), F.col("ts").cast("long").alias("ts_ms"),
         ts_column("ts").alias("ts"), F.col("interval").alias("bar_interval"),
         *[F.col(c).cast("double").alias(c) for c in ("open", "high", "low", "close", "volume")], "run_id",
-        "_rescued_data", "source_file", "ingested_at", F.to_json(F.struct(*[F.col(c) for c in bronze.columns])).alias("raw_record"))
+        "_rescued_data", "source_file", "ingested_at", F.to_json(F.struct(F.col("*"))).alias("raw_record"))   # "*": no analysis (a pipeline query may not)
 
 def silver_bars(valid):
     "Valid typed bars in silver's column order."
