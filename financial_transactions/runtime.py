@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from .config import ProjectConfig, default_config_path, find_project_root
+from .config import PIPELINE_TABLES, ProjectConfig, Tables, default_config_path, find_project_root
 from .io import TIMESTAMP, write_atomic
 
 # %% auto #0
@@ -267,7 +267,6 @@ def pipeline_writer():
     finally: _PIPELINE_WRITER[0] -= 1
 
 def _pipeline_dataset(name: str, config: ProjectConfig | None) -> bool:
-    from financial_transactions.config import PIPELINE_TABLES, Tables
     tables = config.tables if config is not None else Tables()
     return name.rsplit(".", 1)[-1].strip("`") in {getattr(tables, k) for k in PIPELINE_TABLES}
 
