@@ -1,20 +1,18 @@
--- Unity Catalog set-up for financial-ai-mlops: catalogs per environment, the schema, volumes and grants, and every
--- table the code writes. Idempotent (IF NOT EXISTS everywhere): run it once per workspace with a SQL warehouse, e.g.
---   databricks sql ... or paste into the SQL editor; set `env` first (dev, acc or prd).
--- Jobs create tables on first write too; declaring them here fixes their schema and comments up front and lets
--- grants be given before the first run. tests/test_uc_setup.py checks that every table the code uses is here.
+-- Unity Catalog set-up for financial-ai-mlops, one environment at a time: its catalog, the schema, volumes and grants,
+-- and every table the jobs own. A template: `fin-mlops uc-setup --env acc` prints it for that env (paste it into the
+-- SQL editor), `fin-mlops uc-setup --env acc --warehouse-id <id>` runs it statement by statement on a SQL warehouse.
+-- ${catalog} and ${schema} come from project_config.yml (the one home of those names); nothing here defaults an env.
+-- Idempotent (IF NOT EXISTS everywhere).
+--
+-- Not here, on purpose: the medallion's datasets (bronze_trades, bronze_bars, silver_trades, silver_bars,
+-- quarantine_trades, gold_trade_features). A pipeline dataset can be defined only once, by its pipeline; a table created
+-- here first would make the pipeline's first update fail ("a MANAGED table already exists with that name").
+-- In dev each developer's schema (<user>_financial_transactions) is a bundle resource (resources/unity_catalog.yml).
 
-DECLARE OR REPLACE VARIABLE env STRING DEFAULT 'dev';
-DECLARE OR REPLACE VARIABLE catalog_name STRING DEFAULT 'mlops_' || env;
-
--- Catalogs per environment (names match databricks.yml's targets and project_config.yml's envs)
-CREATE CATALOG IF NOT EXISTS mlops_dev COMMENT 'financial-ai-mlops: development';
-CREATE CATALOG IF NOT EXISTS mlops_acc COMMENT 'financial-ai-mlops: acceptance';
-CREATE CATALOG IF NOT EXISTS mlops_prd COMMENT 'financial-ai-mlops: production';
-
-USE CATALOG IDENTIFIER(catalog_name);
-CREATE SCHEMA IF NOT EXISTS financial_transactions COMMENT 'Trades, features, models and monitoring of the anomaly detector';
-USE SCHEMA financial_transactions;
+CREATE CATALOG IF NOT EXISTS ${catalog} COMMENT 'financial-ai-mlops';
+USE CATALOG ${catalog};
+CREATE SCHEMA IF NOT EXISTS ${schema} COMMENT 'Trades, features, models and monitoring of the anomaly detector';
+USE SCHEMA ${schema};
 
 -- Volumes: the collectors' landing zone (and checkpoints), and the dashboard's exported JSON
 CREATE VOLUME IF NOT EXISTS landing COMMENT 'raw JSON-lines files from the Finnhub and Alpha Vantage collectors';
@@ -22,15 +20,16 @@ CREATE VOLUME IF NOT EXISTS checkpoints COMMENT 'Structured Streaming checkpoint
 CREATE VOLUME IF NOT EXISTS dashboard COMMENT 'JSON metrics exported for the monitoring dashboard';
 
 -- Grants: the job service principal writes everything; analysts read; the on-call group can run rollbacks.
-GRANT USE CATALOG ON CATALOG IDENTIFIER(catalog_name) TO `fin-mlops-jobs`;
-GRANT USE SCHEMA, CREATE TABLE, CREATE MODEL, MODIFY, SELECT, READ VOLUME, WRITE VOLUME ON SCHEMA financial_transactions TO `fin-mlops-jobs`;
-GRANT USE CATALOG ON CATALOG IDENTIFIER(catalog_name) TO `fin-mlops-analysts`;
-GRANT USE SCHEMA, SELECT, READ VOLUME, EXECUTE ON SCHEMA financial_transactions TO `fin-mlops-analysts`;
-GRANT USE CATALOG ON CATALOG IDENTIFIER(catalog_name) TO `fin-mlops-oncall`;
-GRANT USE SCHEMA, SELECT, EXECUTE, APPLY TAG ON SCHEMA financial_transactions TO `fin-mlops-oncall`;
+-- (The securable is named: GRANT takes no IDENTIFIER() clause.)
+GRANT USE CATALOG ON CATALOG ${catalog} TO `fin-mlops-jobs`;
+GRANT USE SCHEMA, CREATE TABLE, CREATE MATERIALIZED VIEW, CREATE MODEL, MODIFY, SELECT, READ VOLUME, WRITE VOLUME ON SCHEMA ${schema} TO `fin-mlops-jobs`;
+GRANT USE CATALOG ON CATALOG ${catalog} TO `fin-mlops-analysts`;
+GRANT USE SCHEMA, SELECT, READ VOLUME, EXECUTE ON SCHEMA ${schema} TO `fin-mlops-analysts`;
+GRANT USE CATALOG ON CATALOG ${catalog} TO `fin-mlops-oncall`;
+GRANT USE SCHEMA, SELECT, EXECUTE, APPLY TAG ON SCHEMA ${schema} TO `fin-mlops-oncall`;
 
 -- The registered model (aliases `champion` and `latest-model` are set by the jobs):
---   <catalog>.financial_transactions.anomaly_model_champion, created by the first registration.
+--   ${catalog}.${schema}.anomaly_model_champion, created by the first registration.
 
 -- Tables
 CREATE TABLE IF NOT EXISTS alerts_audit (
@@ -49,37 +48,7 @@ CREATE TABLE IF NOT EXISTS alerts_audit (
   latency_ms DOUBLE,
   details STRING
 )
-COMMENT 'every alert, sent or not, with the webhook's answer';
-
-CREATE TABLE IF NOT EXISTS bronze_bars (
-  symbol STRING,
-  ts BIGINT,
-  open DOUBLE,
-  high DOUBLE,
-  low DOUBLE,
-  close DOUBLE,
-  volume DOUBLE,
-  interval STRING,
-  run_id STRING,
-  _rescued_data STRING,
-  source_file STRING,
-  ingested_at TIMESTAMP
-)
-COMMENT 'Alpha Vantage bars as landed, with ingest metadata';
-
-CREATE TABLE IF NOT EXISTS bronze_trades (
-  s STRING,
-  p DOUBLE,
-  t BIGINT,
-  v DOUBLE,
-  c ARRAY<STRING>,
-  run_id STRING,
-  received_ms BIGINT,
-  _rescued_data STRING,
-  source_file STRING,
-  ingested_at TIMESTAMP
-)
-COMMENT 'Finnhub trades as landed (raw fields), with ingest metadata and rescued data';
+COMMENT 'every alert, sent or not, with the webhook''s answer';
 
 CREATE TABLE IF NOT EXISTS champion_challenger_audit (
   decision_id STRING,
@@ -150,34 +119,6 @@ CREATE TABLE IF NOT EXISTS drift_monitoring (
 )
 COMMENT 'one row per feature per drift run, with window bounds and row counts';
 
-CREATE TABLE IF NOT EXISTS gold_trade_features (
-  symbol STRING,
-  ts TIMESTAMP,
-  trade_id STRING,
-  price DOUBLE,
-  volume DOUBLE,
-  session_type STRING,
-  log_return DOUBLE,
-  volatility DOUBLE,
-  rsi DOUBLE,
-  macd DOUBLE,
-  macd_signal DOUBLE,
-  macd_hist DOUBLE,
-  bb_upper DOUBLE,
-  bb_middle DOUBLE,
-  bb_lower DOUBLE,
-  vwap DOUBLE,
-  volume_zscore DOUBLE,
-  return_zscore DOUBLE,
-  macd_hist_norm DOUBLE,
-  bb_zscore DOUBLE,
-  bb_width DOUBLE,
-  vwap_dev DOUBLE,
-  log_dt_rel DOUBLE,
-  label BIGINT
-)
-COMMENT 'per-symbol causal window features and the hindsight label (the feature table)';
-
 CREATE TABLE IF NOT EXISTS inference_log (
   request_id STRING,
   request_key STRING,
@@ -211,19 +152,7 @@ CREATE TABLE IF NOT EXISTS model_monitoring (
   average_precision DOUBLE,
   status STRING
 )
-COMMENT 'the champion's live precision / recall / average precision over time';
-
-CREATE TABLE IF NOT EXISTS quarantine_trades (
-  dataset STRING,
-  rule STRING,
-  failed_rules ARRAY<STRING>,
-  raw_record STRING,
-  source_file STRING,
-  run_id STRING,
-  ingested_at TIMESTAMP,
-  quarantined_at TIMESTAMP
-)
-COMMENT 'rows that failed a drop expectation, with the first failed rule and all of them';
+COMMENT 'the champion''s live precision / recall / average precision over time';
 
 CREATE TABLE IF NOT EXISTS landing_files (
   dataset STRING,
@@ -277,39 +206,7 @@ CREATE TABLE IF NOT EXISTS scored_trades (
   label BIGINT,
   labeled_at TIMESTAMP
 )
-COMMENT 'the champion's score and verdict per gold row';
-
-CREATE TABLE IF NOT EXISTS silver_bars (
-  symbol STRING,
-  ts TIMESTAMP,
-  ts_ms BIGINT,
-  bar_interval STRING,
-  open DOUBLE,
-  high DOUBLE,
-  low DOUBLE,
-  close DOUBLE,
-  volume DOUBLE,
-  run_id STRING,
-  source_file STRING,
-  ingested_at TIMESTAMP
-)
-COMMENT 'typed, validated, de-duplicated bars';
-
-CREATE TABLE IF NOT EXISTS silver_trades (
-  trade_id STRING,
-  symbol STRING,
-  ts TIMESTAMP,
-  ts_ms BIGINT,
-  price DOUBLE,
-  volume DOUBLE,
-  conditions ARRAY<STRING>,
-  session_type STRING,
-  run_id STRING,
-  received_ms BIGINT,
-  source_file STRING,
-  ingested_at TIMESTAMP
-)
-COMMENT 'typed, validated, de-duplicated trades with session type';
+COMMENT 'the champion''s score and verdict per gold row';
 
 CREATE TABLE IF NOT EXISTS smoke_test (
   checked_at TIMESTAMP,

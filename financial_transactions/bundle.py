@@ -23,9 +23,9 @@ from .io import die_with_parent, file_lock, new_run_id, write_json
 from .runtime import lakehouse_root
 
 # %% auto #0
-__all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'load_bundle', 'task_order', 'TaskResult', 'JobRun', 'JobFailed',
-           'run_decision', 'resolve_dynamic', 'kernel_argv', 'ensure_kernel', 'Progress', 'run_job', 'jobs_table',
-           'target_env', 'bundle_config', 'run_jobs']
+__all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'local_user', 'load_bundle', 'task_order', 'TaskResult', 'JobRun',
+           'JobFailed', 'run_decision', 'resolve_dynamic', 'kernel_argv', 'ensure_kernel', 'Progress', 'run_job',
+           'jobs_table', 'target_env', 'bundle_config', 'run_jobs', 'uc_setup_statements', 'run_uc_setup']
 
 # %% ../nbs/06_bundle.ipynb #c006
 class BundleError(ValueError):
@@ -124,6 +124,13 @@ def _lookup(declared: dict, values: dict, ctx: dict, resources: dict, target: st
         raise BundleError(f"{where}: cannot resolve ${{{ref}}}")
     return lookup
 
+def local_user() -> dict[str, str]:
+    "`${workspace.current_user.*}` for a local run: the OS user stands for the workspace user (short name as Databricks makes it)."
+    import getpass
+    user = os.environ.get("DATABRICKS_USER") or f"{getpass.getuser()}@localhost"
+    return {"workspace.current_user.userName": user,
+            "workspace.current_user.short_name": re.sub(r"[^A-Za-z0-9_]", "_", user.split("@")[0]).lower()}
+
 def load_bundle(root: str | Path | None = None, target: str | None = None) -> Bundle:
     "Read `databricks.yml` under `root`, its includes and `target` (the default target if None), resolved."
     root = Path(root) if root else find_project_root()
@@ -140,7 +147,8 @@ def load_bundle(root: str | Path | None = None, target: str | None = None) -> Bu
     ws = _merge(doc.get("workspace") or {}, tspec.get("workspace") or {})
     ws.setdefault("root_path", f"~/.bundle/{name}/{target}")
     ws.setdefault("file_path", f"{ws['root_path']}/files")
-    ctx = {"bundle.name": name, "bundle.target": target, **{f"workspace.{k}": v for k, v in ws.items() if isinstance(v, str)}}
+    ctx = {"bundle.name": name, "bundle.target": target, **{f"workspace.{k}": v for k, v in ws.items() if isinstance(v, str)},
+           **local_user()}
     lookup = _lookup(declared, values, ctx, resources, target)
     resolved = _resolve(resources, lookup)
     return Bundle(root=root, name=name, target=target, variables=_resolve(values, lookup), jobs=resolved.get("jobs") or {},
@@ -483,3 +491,37 @@ def run_jobs(bundle: Bundle, jobs: list[str] | None = None, params: dict | None 
     unknown = [j for j in jobs if j not in bundle.jobs]
     if unknown: raise BundleError(f"unknown job(s) {unknown}; jobs: {sorted(bundle.jobs)}")
     return [run_job(bundle, j, config_env=target_env(bundle), job_parameters=params, progress=progress) for j in jobs]
+
+# %% ../nbs/06_bundle.ipynb #c042
+def uc_setup_statements(config: ProjectConfig, root: str | Path | None = None, schema: str | None = None) -> list[str]:
+    "The set-up script for `config`'s env (catalog and schema filled in), as statements without comments."
+    root = Path(root) if root else find_project_root()
+    text = (root / "setup_uc_infrastructure.sql").read_text()
+    text = text.replace("${catalog}", config.catalog).replace("${schema}", schema or config.schema_name)
+    text = re.sub(r"--[^\n]*", "", text)
+    out, cur, quoted = [], [], False
+    for ch in text:                           # split on ; outside '...' literals
+        if ch == "'": quoted = not quoted
+        if ch == ";" and not quoted:
+            stmt = " ".join("".join(cur).split())
+            if stmt: out.append(stmt)
+            cur = []
+        else: cur.append(ch)
+    if " ".join("".join(cur).split()): raise BundleError("setup_uc_infrastructure.sql: the last statement has no ';'")
+    return out
+
+def run_uc_setup(config: ProjectConfig, warehouse_id: str, workspace=None, root: str | Path | None = None,
+                 schema: str | None = None, progress=print) -> int:
+    "Run the set-up script of `config`'s env on SQL warehouse `warehouse_id`; returns the statements run."
+    if workspace is None:
+        from databricks.sdk import WorkspaceClient
+        workspace = WorkspaceClient()
+    stmts = uc_setup_statements(config, root, schema)
+    for i, stmt in enumerate(stmts, 1):
+        r = workspace.statement_execution.execute_statement(statement=stmt, warehouse_id=warehouse_id, wait_timeout="50s")
+        state = r.status.state.value if r.status and r.status.state else "UNKNOWN"
+        if state != "SUCCEEDED":
+            err = r.status.error.message if r.status and r.status.error else state
+            raise BundleError(f"statement {i} of {len(stmts)} failed ({state}): {stmt[:120]}: {err}")
+        progress(f"  [{i}/{len(stmts)}] {stmt[:100]}")
+    return len(stmts)

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from fastcore.basics import patch
 
@@ -20,7 +20,7 @@ from .loopback import LoopbackServer, QuietHandler
 __all__ = ['Routes', 'NAME_RE', 'WORKLOAD_SIZES', 'WORKLOAD_TYPES', 'CREATE_KEYS', 'CONFIG_KEYS', 'ENTITY_KEYS',
            'AI_GATEWAY_KEYS', 'INFERENCE_TABLE_KEYS', 'GRANULARITIES', 'PROBLEM_TYPES', 'ApiError', 'DatabricksStub',
            'StubValidationError', 'validate_config', 'validate_ai_gateway', 'validate_create', 'ServingEndpoints',
-           'jobs_routes', 'quality_monitor_routes']
+           'jobs_routes', 'quality_monitor_routes', 'sql_problem', 'SqlWarehouse', 'Workspace']
 
 # %% ../nbs/05_databricks_stub.ipynb #c006
 class ApiError(Exception):
@@ -72,9 +72,11 @@ def handler(self: DatabricksStub):
 
 @patch
 def _handle(self: DatabricksStub, h: QuietHandler, method: str):
-    path, raw = unquote(urlparse(h.path).path), h.body()
+    url = urlparse(h.path)
+    path, raw = unquote(url.path), h.body()
     try: body = json.loads(raw) if raw else None
     except json.JSONDecodeError: body = raw.decode("utf-8", "replace")
+    if body is None and url.query: body = {k: v[0] for k, v in parse_qs(url.query).items()}   # GET/DELETE: the query string
     with self._lock: self.requests.append({"method": method, "path": path, "body": body, "auth": h.headers.get("Authorization", "")})
     if path == "/.well-known/databricks-config" and method == "GET":     # the SDK's host discovery, unauthenticated
         return h.send_json(200, {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": self.workspace_id})
@@ -357,3 +359,88 @@ def quality_monitor_routes(monitors: dict | None = None) -> Routes:
         if monitors.pop(m["table"], None) is None: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Monitor for table {m['table']} does not exist")
         return {}
     return {("POST", base): create, ("GET", base): get, ("DELETE", base): delete}
+
+# %% ../nbs/05_databricks_stub.ipynb #c039
+_NAME = r"((?:`[^`]+`|[\w$]+)(?:\.(?:`[^`]+`|[\w$]+)){0,2})"
+
+def _short(name: str) -> str: return name.rsplit(".", 1)[-1].strip("`")
+
+def sql_problem(statement: str, pipeline_tables: set[str] | frozenset = frozenset()) -> tuple[str, str] | None:
+    "(error class, message) a Databricks SQL warehouse answers `statement` with, for the rules above; None if it passes them."
+    sql = re.sub(r"--[^\n]*", "", statement).strip()
+    if m := re.match(r"GRANT\b.*?\bON\s+(CATALOG|SCHEMA|TABLE|VOLUME)\s+IDENTIFIER\s*\(", sql, re.I | re.S):
+        return ("PARSE_SYNTAX_ERROR", f"GRANT ... ON {m.group(1).upper()} IDENTIFIER(...): GRANT takes the securable's name, "
+                "not an IDENTIFIER clause; name it (render the script per env) or EXECUTE IMMEDIATE a built statement")
+    if m := re.match(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|MATERIALIZED\s+VIEW|STREAMING\s+TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME, sql, re.I):
+        if _short(m.group(1)) in pipeline_tables:
+            return ("TABLE_ALREADY_EXISTS", f"{m.group(1)} is a dataset of the medallion pipeline: a pipeline dataset can be defined "
+                    "only once, and with this table in place the pipeline's first update fails ('a MANAGED table already exists with that name')")
+    if m := re.match(r"ALTER\s+(?:TABLE|MATERIALIZED\s+VIEW|STREAMING\s+TABLE)\s+" + _NAME, sql, re.I):
+        if _short(m.group(1)) in pipeline_tables:
+            return ("MATERIALIZED_VIEW_OPERATION_NOT_ALLOWED.INVALID_ALTER", f"ALTER of {m.group(1)}, a dataset of the pipeline: "
+                    "declare columns, constraints and keys in the pipeline's table definition")
+    for rx, what in ((r"RESTORE\s+(?:TABLE\s+)?" + _NAME, "RESTORE"), (r"DESCRIBE\s+HISTORY\s+" + _NAME, "DESCRIBE HISTORY"),
+                     (_NAME + r"\s+(?:VERSION|TIMESTAMP)\s+AS\s+OF\b", "time travel")):
+        for m in re.finditer(rx, sql, re.I):
+            if _short(m.group(1)) in pipeline_tables:
+                return ("UNSUPPORTED_FEATURE.TIME_TRAVEL", f"{what} of {m.group(1)}: a pipeline's materialized view or streaming "
+                        "table has no time travel, history or RESTORE; pin versions on a table you own")
+    return None
+
+# %% ../nbs/05_databricks_stub.ipynb #c042
+class SqlWarehouse:
+    "The statement execution API of one SQL warehouse: the platform rules of `sql_problem`, and what was created."
+    def __init__(self, warehouse_id: str = "wh-1", pipeline_tables: set[str] | frozenset = frozenset()):
+        self.warehouse_id, self.pipeline_tables = warehouse_id, set(pipeline_tables)
+        self.statements: list[str] = []
+        self.created: list[str] = []
+
+    def routes(self, stub: DatabricksStub) -> Routes:
+        def execute(body, m):
+            if body.get("warehouse_id") != self.warehouse_id:
+                raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"SQL warehouse {body.get('warehouse_id')} does not exist")
+            stmt = str(body.get("statement") or "")
+            self.statements.append(stmt)
+            sid = f"st-{len(self.statements)}"
+            if problem := sql_problem(stmt, self.pipeline_tables):
+                return {"statement_id": sid, "status": {"state": "FAILED", "error": {"error_code": problem[0], "message": problem[1]}}}
+            if cm := re.match(r"CREATE\s+(?:CATALOG|SCHEMA|VOLUME|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _NAME, stmt.strip(), re.I):
+                self.created.append(cm.group(1))
+            return {"statement_id": sid, "status": {"state": "SUCCEEDED"}}
+        return {("POST", r"/api/2\.0/sql/statements/?"): execute}
+
+# %% ../nbs/05_databricks_stub.ipynb #c045
+class Workspace:
+    "Workspace folders (`mkdirs`) and MLflow experiments, with the parent-folder rule of experiment creation."
+    def __init__(self):
+        self.folders = {"/", "/Shared", "/Users"}
+        self.experiments: dict[str, dict] = {}
+
+    def routes(self, stub: DatabricksStub) -> Routes:
+        def mkdirs(body, m):
+            p = "/" + str(body.get("path", "")).strip("/")
+            while p not in self.folders:
+                self.folders.add(p); p = p.rsplit("/", 1)[0] or "/"
+            return {}
+        def by_name(body, m):
+            e = self.experiments.get(body.get("experiment_name"))
+            if e is None: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Node named '{body.get('experiment_name')}' does not exist.")
+            return {"experiment": e}
+        def get(body, m):
+            e = next((e for e in self.experiments.values() if e["experiment_id"] == body.get("experiment_id")), None)
+            if e is None: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No experiment {body.get('experiment_id')}")
+            return {"experiment": e}
+        def create(body, m):
+            name = str(body.get("name", ""))
+            parent = name.rsplit("/", 1)[0] or "/"
+            if parent not in self.folders:
+                raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Parent directory {parent} does not exist.")
+            if name in self.experiments: raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Node named '{name}' already exists")
+            eid = str(1000 + len(self.experiments))
+            self.experiments[name] = {"experiment_id": eid, "name": name, "lifecycle_stage": "active",
+                                      "artifact_location": f"dbfs:/databricks/mlflow-tracking/{eid}"}
+            return {"experiment_id": eid}
+        return {("POST", r"/api/2\.0/workspace/mkdirs"): mkdirs,
+                ("GET", r"/api/2\.0/mlflow/experiments/get-by-name"): by_name,
+                ("GET", r"/api/2\.0/mlflow/experiments/get"): get,
+                ("POST", r"/api/2\.0/mlflow/experiments/create"): create}

@@ -1,18 +1,27 @@
-"""setup_uc_infrastructure.sql declares every table the code uses, for every env's catalog, with the volumes and grants."""
+"""setup_uc_infrastructure.sql: every table the jobs own, for any env's catalog, with the volumes and grants, and none
+of the pipeline's datasets (which only the pipeline may define)."""
 import re
 from pathlib import Path
 
-from financial_transactions.config import ENVS, Tables, load_config
+from financial_transactions.bundle import uc_setup_statements
+from financial_transactions.config import ENVS, PIPELINE_TABLES, Tables, load_config
+from financial_transactions.databricks_stub import sql_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL = (ROOT / "setup_uc_infrastructure.sql").read_text()
 CREATED = set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SQL))
 
 
-def test_every_configured_table_is_created():
-    cfg = load_config(ROOT / "project_config.yml", env="prd", environ={})
-    names = {getattr(cfg.tables, k) for k in Tables.model_fields}
-    assert names <= CREATED, f"tables not in setup_uc_infrastructure.sql: {sorted(names - CREATED)}"
+def _cfg(env="prd"):
+    return load_config(ROOT / "project_config.yml", env=env, environ={})
+
+
+def test_every_owned_table_is_created_and_no_pipeline_dataset():
+    cfg = _cfg()
+    pipeline = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
+    owned = {getattr(cfg.tables, k) for k in Tables.model_fields} - pipeline
+    assert owned <= CREATED, f"tables not in setup_uc_infrastructure.sql: {sorted(owned - CREATED)}"
+    assert not pipeline & CREATED, f"pipeline datasets created outside the pipeline: {sorted(pipeline & CREATED)}"
 
 
 def test_every_table_the_code_names_is_configured():
@@ -26,12 +35,18 @@ def test_every_table_the_code_names_is_configured():
     assert used <= set(Tables.model_fields), f"keys used but not configured: {sorted(used - set(Tables.model_fields))}"
 
 
-def test_catalogs_volumes_and_grants():
+def test_rendered_for_each_env_and_accepted_by_the_platform_rules():
     for env in ENVS:
         if env == "local": continue
-        cat = load_config(ROOT / "project_config.yml", env=env, environ={}).catalog
-        assert f"CREATE CATALOG IF NOT EXISTS {cat}" in SQL, cat
+        cfg = _cfg(env)
+        stmts = uc_setup_statements(cfg, ROOT)
+        assert stmts[0] == f"CREATE CATALOG IF NOT EXISTS {cfg.catalog} COMMENT 'financial-ai-mlops'", stmts[0]
+        assert f"GRANT USE CATALOG ON CATALOG {cfg.catalog} TO `fin-mlops-jobs`" in stmts
+        assert not [s for s in stmts if "${" in s], "a placeholder was left unrendered"
+        pipeline = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
+        problems = [(s[:60], sql_problem(s, pipeline)) for s in stmts if sql_problem(s, pipeline)]
+        assert not problems, problems
     for volume in ("landing", "checkpoints", "dashboard"):
         assert f"CREATE VOLUME IF NOT EXISTS {volume}" in SQL
-    assert "CREATE SCHEMA IF NOT EXISTS financial_transactions" in SQL
     assert re.search(r"GRANT .*MODIFY.* TO `fin-mlops-jobs`", SQL)
+    assert "DECLARE" not in SQL and "IDENTIFIER(" not in SQL     # no env defaulted by the script, no IDENTIFIER in GRANT
