@@ -166,6 +166,84 @@ def _check_pipeline(b: Bundle, name: str, spec: dict, problems: list) -> None:
             if not path.exists() and not path.with_suffix(".ipynb").exists():
                 problems.append(Problem(file, f"pipelines.{name}.libraries[{i}]", f"{p} does not exist"))
 
+_CLOUD_NODE = [(re.compile(r"^Standard_"), "Azure"), (re.compile(r"^(n1|n2|n2d|e2|c2)-"), "GCP"),
+               (re.compile(r"^[a-z]\d[a-z]*\.\d*x?(large|medium|small|metal)$"), "AWS")]
+_SOURCE_RULES = [(re.compile(r"^\s*(from\s+pyspark\.dbutils\s+import|import\s+pyspark\.dbutils)", re.M),
+                  "pyspark.dbutils is not there on serverless: `from databricks.sdk.runtime import dbutils`"),
+                 (re.compile(r"^\s*import\s+dlt\b", re.M), "`import dlt` is the old API: `from pyspark import pipelines as dp`"),
+                 (re.compile(r"ALTER\s+TABLE", re.I), "ALTER TABLE in code: a job may not alter a pipeline dataset; declare keys "
+                  "and constraints in the pipeline's table definition (owned tables: in setup_uc_infrastructure.sql)")]
+
+def _sources(root: Path):
+    "(file, text) of the package's modules and the job notebooks' code."
+    rules = {"bundle_validation.py", "databricks_stub.py", "_modidx.py"}     # these name the rules, they do not break them
+    for p in sorted((root / "financial_transactions").rglob("*.py")):
+        if p.name not in rules: yield p, p.read_text()
+    for p in sorted((root / "nbs/jobs").glob("*.ipynb")):
+        cells = json.loads(p.read_text()).get("cells", [])
+        yield p, "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells if c["cell_type"] == "code")
+
+def _check_platform(b: Bundle, problems: list) -> None:
+    "The rules a workspace enforces that the resource schema does not: see the table above."
+    from financial_transactions.bundle import _read_yaml, _resources, bundle_config, uc_setup_statements
+    from financial_transactions.config import PIPELINE_TABLES
+    from financial_transactions.databricks_stub import sql_problem
+    root, doc = b.root, _read_yaml(b.root / "databricks.yml")
+    cfg = bundle_config(b)
+    pipeline_tables = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
+    # 1, 4: the UC set-up script, statement by statement, under the platform's SQL rules; no env defaulted in it
+    sql = root / "setup_uc_infrastructure.sql"
+    if sql.exists():
+        if re.search(r"^\s*DECLARE\b", sql.read_text(), re.M | re.I):
+            problems.append(Problem(sql.name, "DECLARE", "the script declares its own variables: an env defaulted here cannot be "
+                                    "set from outside; it is a template (${catalog}, ${schema}) that `fin-mlops uc-setup --env` renders"))
+        for i, stmt in enumerate(uc_setup_statements(cfg, root), 1):
+            if pr := sql_problem(stmt, pipeline_tables): problems.append(Problem(sql.name, f"statement {i}", f"{pr[0]}: {pr[1]}"))
+    # 3, 7: code that a workspace would refuse
+    for p, text in _sources(root):
+        for rx, why in _SOURCE_RULES:
+            if m := rx.search(text):
+                line = text[:m.start()].count("\n") + 1
+                problems.append(Problem(str(p.relative_to(root)), f"line {line}", why))
+    # 5: node types of one cloud as a bundle default
+    for k, v in (doc.get("variables") or {}).items():
+        dv = v.get("default") if isinstance(v, dict) else v
+        for rx, cloud in _CLOUD_NODE:
+            if isinstance(dv, str) and rx.match(dv):
+                problems.append(Problem("databricks.yml", f"variables.{k}", f"default '{dv}' is a node type of {cloud} only: "
+                                        "jobs are serverless; a classic cluster's node type belongs to a target of that cloud"))
+    # 2: the experiments the code uses are declared (a deploy creates them) under a folder that exists
+    resources, _ = _resources(root, doc)
+    declared = {str(e.get("name")) for e in (resources.get("experiments") or {}).values()}
+    for key in ("experiment", "custom_experiment"):
+        name = getattr(cfg.models, key)
+        if name not in declared:
+            problems.append(Problem("resources", "experiments", f"models.{key} '{name}' is not a bundle experiment: declare it "
+                                    "(a deploy creates it; the runtime makes its folder otherwise)"))
+        elif name.count("/") > 2 and not name.startswith(("/Users/", "/Workspace/Users/")):
+            problems.append(Problem("resources", "experiments", f"'{name}' is in a folder a deploy does not create "
+                                    "(RESOURCE_DOES_NOT_EXIST): put it in /Shared or a user folder"))
+    # serverless pipelines take no clusters; their `environment` needs a CLI pin
+    for name, spec in b.pipelines.items():
+        if spec.get("serverless") and spec.get("clusters"):
+            problems.append(Problem("resources", f"pipelines.{name}", "serverless: true with clusters: a deploy refuses it"))
+        if spec.get("environment") and ">= 0.258" not in str((doc.get("bundle") or {}).get("databricks_cli_version", "")).replace(">=0", ">= 0"):
+            problems.append(Problem("databricks.yml", "bundle.databricks_cli_version", f"pipelines.{name} uses `environment`, which "
+                                    "Databricks CLI >= 0.258 deploys: pin databricks_cli_version: \">= 0.258.0\""))
+    # production targets run as a service principal, with permissions; quality monitors cannot take a run_as
+    tspec = (doc.get("targets") or {}).get(b.target) or {}
+    if b.mode == "production":
+        if not (tspec.get("run_as") or doc.get("run_as")):
+            problems.append(Problem("databricks.yml", f"targets.{b.target}", "a production target without run_as: jobs would run as whoever deployed"))
+        if not (tspec.get("permissions") or doc.get("permissions")):
+            problems.append(Problem("databricks.yml", f"targets.{b.target}", "a production target without permissions"))
+        if (tspec.get("run_as") or doc.get("run_as")) and resources.get("quality_monitors"):
+            problems.append(Problem("resources", "quality_monitors", "quality monitors do not support a run_as other than their owner"))
+    # a per-user schema in dev, the same one the runtime derives
+    if cfg.schema_per_user and b.target == "dev" and "${workspace.current_user.short_name}" not in str((tspec.get("variables") or {}).get("schema", "")):
+        problems.append(Problem("databricks.yml", "targets.dev.variables.schema", "project_config.yml gives dev a schema per user: "
+                                "set schema: ${workspace.current_user.short_name}_<schema>"))
+
 def validate_bundle(root: str | Path | None = None, target: str | None = None) -> list[Problem]:
     "Every problem of the bundle under `root` for `target`; an empty list means valid."
     try: b = load_bundle(root, target)
@@ -173,4 +251,5 @@ def validate_bundle(root: str | Path | None = None, target: str | None = None) -
     problems: list[Problem] = []
     for name, job in b.jobs.items(): _check_job(b, name, job, problems)
     for name, spec in b.pipelines.items(): _check_pipeline(b, name, spec, problems)
+    _check_platform(b, problems)
     return problems

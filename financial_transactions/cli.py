@@ -16,7 +16,8 @@ from typing import Annotated
 from fastcore.script import anno_parser, call_parse
 
 from . import __version__
-from .bundle import JobFailed, BundleError, bundle_config, jobs_table, load_bundle, run_jobs
+from .bundle import (JobFailed, BundleError, bundle_config, jobs_table, load_bundle, run_jobs, run_uc_setup,
+                                          uc_setup_statements)
 from .bundle_validation import validate_bundle
 from .config import ConfigError
 from .io import Busy, dumps
@@ -29,7 +30,7 @@ from .streaming.feed_server import FaultConfig, simulated_feed
 from .streaming.finnhub_collector import FinnhubAuthError, FinnhubCollector, collect_with_signals
 
 # %% auto #0
-__all__ = ['Env', 'COMMANDS', 'run', 'jobs', 'validate', 'feed_serve', 'feed_alphavantage', 'collect_finnhub',
+__all__ = ['Env', 'COMMANDS', 'run', 'jobs', 'validate', 'uc_setup', 'feed_serve', 'feed_alphavantage', 'collect_finnhub',
            'collect_alphavantage', 'pipeline_run', 'pipeline_expectations', 'serve', 'dashboard', 'main']
 
 # %% ../nbs/80_cli.ipynb #c007
@@ -75,6 +76,21 @@ def validate(Target: Annotated[str, "target to validate (repeatable; default: de
             b = load_bundle(target=t)
             print(f"✓ target {t}: {len(b.jobs)} jobs, {len(b.pipelines)} pipelines valid")
     return 1 if bad else 0
+
+@call_parse
+def uc_setup(env: str = "dev",             # the env whose catalog and schema the script sets up (dev, acc, prd)
+             warehouse_id: str = None,     # run it on this SQL warehouse (Statement Execution API); default: print it
+             schema: str = None):          # another schema (e.g. a developer's), instead of the config's
+    "Unity Catalog set-up of one env: prints setup_uc_infrastructure.sql rendered for it, or runs it on a SQL warehouse."
+    cfg = load_project_config(env)
+    if not warehouse_id:
+        for stmt in uc_setup_statements(cfg, schema=schema): print(stmt + ";")
+        return 0
+    try: n = run_uc_setup(cfg, warehouse_id, schema=schema)
+    except BundleError as e:
+        print(f"✗ {e}", file=sys.stderr); return 1
+    print(f"✓ {n} statements run for {cfg.catalog}.{schema or cfg.schema_name}")
+    return 0
 
 # %% ../nbs/80_cli.ipynb #c010
 @call_parse
@@ -281,7 +297,7 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
 
 # %% ../nbs/80_cli.ipynb #c028
 COMMANDS: dict[str, Callable | dict[str, Callable]] = {
-    "run": run, "jobs": jobs, "validate": validate,
+    "run": run, "jobs": jobs, "validate": validate, "uc-setup": uc_setup,
     "feed": {"serve": feed_serve, "alphavantage": feed_alphavantage},
     "collect": {"finnhub": collect_finnhub, "alphavantage": collect_alphavantage},
     "pipeline": {"run": pipeline_run, "expectations": pipeline_expectations},

@@ -49,4 +49,5 @@ def test_rendered_for_each_env_and_accepted_by_the_platform_rules():
     for volume in ("landing", "checkpoints", "dashboard"):
         assert f"CREATE VOLUME IF NOT EXISTS {volume}" in SQL
     assert re.search(r"GRANT .*MODIFY.* TO `fin-mlops-jobs`", SQL)
-    assert "DECLARE" not in SQL and "IDENTIFIER(" not in SQL     # no env defaulted by the script, no IDENTIFIER in GRANT
+    stmts = uc_setup_statements(_cfg("acc"), ROOT)
+    assert not [s for s in stmts if s.startswith("DECLARE") or "IDENTIFIER(" in s]   # no env defaulted here, no IDENTIFIER in GRANT

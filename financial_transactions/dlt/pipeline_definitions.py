@@ -87,7 +87,8 @@ def define_medallion(dp, spark, cfg: ProjectConfig) -> list[str]:
     def bronze_bars():
         return bronze_records(read_landing(spark, cfg, "bars", autoloader=autoloader), "bars")
 
-    @dp.temporary_view(name="trades_validated", comment="Typed trades with trade_id and session_type that pass every drop rule")
+    validated = "trades_validated"
+    @dp.temporary_view(name=validated, comment="Typed trades with trade_id and session_type that pass every drop rule")
     @expect_rules(dp, trade_rules)
     def trades_validated():
         return typed_trades(spark.readStream.table(T.bronze_trades))
@@ -99,7 +100,7 @@ def define_medallion(dp, spark, cfg: ProjectConfig) -> list[str]:
 
     @dp.temporary_view(name="silver_trades_changes")
     def silver_trades_changes():
-        return silver_trades(spark.readStream.table("trades_validated"), cfg)
+        return silver_trades(spark.readStream.table(validated), cfg)          # the view above
 
     if lakeflow:    # streaming tables kept by an upsert on the key, across micro-batches and updates
         from pyspark.sql import functions as F

@@ -147,6 +147,6 @@ def ensure_quality_monitor(config: ProjectConfig, workspace_client=None, table: 
         table_name=table, output_schema_name=f"{config.catalog}.{config.schema_name}",
         assets_dir=assets_dir or f"/Workspace/Shared/financial-ai-mlops/{config.env}/monitoring/{table.split('.')[-1]}",
         inference_log=MonitorInferenceLog(timestamp_col="ts", granularities=list(granularities), model_id_col="model_version",
-                                          prediction_col="is_anomaly", label_col="label", prediction_proba_col="anomaly_score",
+                                          prediction_col="is_anomaly", label_col="label",   # no proba: the score is unbounded, not a probability
                                           problem_type=MonitorInferenceLogProblemType.PROBLEM_TYPE_CLASSIFICATION),
         warehouse_id=warehouse_id)

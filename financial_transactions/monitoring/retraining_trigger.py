@@ -241,8 +241,8 @@ def history(self: RetrainingTrigger) -> pd.DataFrame:
 
 # %% ../../nbs/53_monitoring.retraining_trigger.ipynb #c036
 def find_job_id(w, job: str, env: str) -> int:
-    "The id of the deployed job named `job` (or its bundle names: `job-<env>`, `[dev …] job-<env>`)."
-    names = {job, job.replace("_", "-"), f"{job.replace('_', '-')}-{env}", f"{job}-{env}"}
+    "The id of the deployed job named `job` (or its bundle names: `job-<env>`, the published `financial-job`, `[dev …] …`)."
+    names = {job, job.replace("_", "-"), f"{job.replace('_', '-')}-{env}", f"{job}-{env}", f"financial-{job.replace('_', '-')}"}
     for j in w.jobs.list():
         n = (j.settings.name if j.settings else "") or ""
         if n in names or n.split("] ")[-1] in names: return j.job_id
