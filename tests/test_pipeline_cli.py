@@ -66,11 +66,13 @@ def test_build_training_sets_job_notebook(lakehouse, tmp_path):
     _run([str(BIN / "papermill"), str(ROOT / "nbs/jobs/build_training_sets.ipynb"), str(out), "-p", "env", "local",
           "--cwd", str(ROOT / "nbs/jobs")], env)
     code = """
-from financial_transactions.runtime import load_project_config, read_table, table_version
+from financial_transactions.runtime import PipelineTableError, load_project_config, read_table, table_version
 cfg = load_project_config("local")
 tr, te = read_table(cfg.table("train_set")), read_table(cfg.table("test_set"))
-v = table_version(cfg.table("gold_features"))
-assert set(tr.feature_table_version) == set(te.feature_table_version) == {v}, (set(tr.feature_table_version), v)
+# gold is the pipeline's: a job pins the training sets' own versions, and stamps no gold version
+assert tr.feature_table_version.isna().all() and te.feature_table_version.isna().all()
+try: table_version(cfg.table("gold_features")); raise AssertionError("a job read a pipeline dataset's version")
+except PipelineTableError: pass
 assert tr.ts.max() < te.ts.min() and len(tr) > len(te) > 0
 print(len(tr), len(te))
 """
