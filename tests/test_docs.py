@@ -26,7 +26,7 @@ def test_runbook_commands_name_real_jobs_and_commands():
         text = page.read_text()
         for job in re.findall(r"(?:fin-mlops run|databricks bundle run) ([a-z_]+)", text):
             assert job in jobs, f"{page.name} names job '{job}', not in the bundle: {sorted(jobs)}"
-        for cmd in re.findall(r"`fin-mlops (\w+)", text):
+        for cmd in re.findall(r"`fin-mlops ([\w-]+)", text):
             assert cmd in COMMANDS, f"{page.name}: fin-mlops {cmd} is not a command"
 
 
