@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -25,7 +26,8 @@ from .runtime import lakehouse_root
 # %% auto #0
 __all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'local_user', 'load_bundle', 'task_order', 'TaskResult', 'JobRun',
            'JobFailed', 'run_decision', 'resolve_dynamic', 'kernel_argv', 'ensure_kernel', 'Progress', 'run_job',
-           'jobs_table', 'target_env', 'bundle_config', 'run_jobs', 'uc_setup_statements', 'run_uc_setup']
+           'fire_model_triggers', 'jobs_table', 'target_env', 'bundle_config', 'run_jobs', 'uc_setup_statements',
+           'run_uc_setup']
 
 # %% ../nbs/06_bundle.ipynb #c006
 class BundleError(ValueError):
@@ -42,6 +44,8 @@ class Bundle:
     pipelines: dict[str, dict]
     sources: dict[str, Path]      # resource key ('jobs.<name>') -> the YAML file that defined it
     mode: str | None = None
+    # the newest version of a registered model by its name (what a model trigger watches); None: triggers stay off
+    model_versions: Callable[[str], int | None] | None = None
 
     def job(self, name: str) -> dict:
         "The resolved settings of job `name`."
@@ -369,9 +373,31 @@ def run_job(bundle: Bundle, job_name: str, *,
     "Run job `job_name` of `bundle` locally, task by task; raises `JobFailed` naming the task and cell on failure."
     job = bundle.job(job_name)
     runs = (runs_root or lakehouse_root() / "runs") / job_name
-    if int(job.get("max_concurrent_runs", 1) or 1) > 1: return _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
-    with file_lock(lakehouse_root() / "locks" / f"job-{job_name}.lock", f"job '{job_name}' (max_concurrent_runs: 1)"):
-        return _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
+    if int(job.get("max_concurrent_runs", 1) or 1) > 1: run = _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
+    else:
+        with file_lock(lakehouse_root() / "locks" / f"job-{job_name}.lock", f"job '{job_name}' (max_concurrent_runs: 1)"):
+            run = _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure)
+    fire_model_triggers(bundle, config_env=config_env, progress=progress)
+    return run
+
+def fire_model_triggers(bundle: Bundle, config_env: str | None = None, progress: Progress | None = None) -> list[JobRun]:
+    """What a model trigger (`trigger.model`, `MODEL_VERSION_READY`) does on Databricks, locally: each job that watches a
+    model with a version newer than the last it ran for runs now, with `model_name` and `model_version`."""
+    if bundle.model_versions is None: return []
+    progress, out = progress or Progress(), []
+    for name, job in bundle.jobs.items():
+        mt = (job.get("trigger") or {}).get("model")
+        if not mt or mt.get("condition") != "MODEL_VERSION_READY": continue
+        model = str(mt["securable_name"])
+        v = bundle.model_versions(model)
+        state = lakehouse_root() / "triggers" / f"{name}.json"
+        seen = json.loads(state.read_text()).get("last_version", 0) if state.exists() else 0
+        if v is None or v <= seen: continue
+        write_json(state, {"securable_name": model, "last_version": v})      # once per version, whatever the run's outcome
+        progress.say(f"⚡ model trigger: version {v} of {model} is ready → job {name}")
+        out.append(run_job(bundle, name, config_env=config_env, job_parameters={"model_name": model, "model_version": str(v)},
+                           progress=progress, raise_on_failure=False))
+    return out
 
 def _run_job(bundle, job_name, job, runs, config_env, job_parameters, progress, raise_on_failure) -> JobRun:
     order = task_order(job, job_name)
@@ -468,7 +494,7 @@ def _run_pipeline_task(task: dict, bundle: Bundle, run_dir: Path, res: TaskResul
         tail = [l for l in log.read_text().splitlines() if l.strip()][-3:]
         res.state, res.error = "FAILED", f"pipeline {name} failed (exit {r.returncode}): {' | '.join(tail)}; log kept at {log}"
 
-# %% ../nbs/06_bundle.ipynb #c039
+# %% ../nbs/06_bundle.ipynb #c041
 def jobs_table(bundle: Bundle) -> list[dict]:
     "One row per job: name, tasks in order, schedule."
     rows = []
@@ -492,7 +518,7 @@ def run_jobs(bundle: Bundle, jobs: list[str] | None = None, params: dict | None 
     if unknown: raise BundleError(f"unknown job(s) {unknown}; jobs: {sorted(bundle.jobs)}")
     return [run_job(bundle, j, config_env=target_env(bundle), job_parameters=params, progress=progress) for j in jobs]
 
-# %% ../nbs/06_bundle.ipynb #c042
+# %% ../nbs/06_bundle.ipynb #c044
 def uc_setup_statements(config: ProjectConfig, root: str | Path | None = None, schema: str | None = None) -> list[str]:
     "The set-up script for `config`'s env (catalog and schema filled in), as statements without comments."
     root = Path(root) if root else find_project_root()

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .bundle import Bundle, BundleError, load_bundle, task_order
+from .bundle import (Bundle, BundleError, _read_yaml, _resources, bundle_config, load_bundle, task_order,
+                                          uc_setup_statements)
+from .config import PIPELINE_TABLES
+from .databricks_stub import sql_problem
 
 # %% auto #0
 __all__ = ['check_quartz', 'notebook_parameters', 'applies_job_parameters', 'secret_parameter_problem', 'Problem',
@@ -185,9 +188,6 @@ def _sources(root: Path):
 
 def _check_platform(b: Bundle, problems: list) -> None:
     "The rules a workspace enforces that the resource schema does not: see the table above."
-    from financial_transactions.bundle import _read_yaml, _resources, bundle_config, uc_setup_statements
-    from financial_transactions.config import PIPELINE_TABLES
-    from financial_transactions.databricks_stub import sql_problem
     root, doc = b.root, _read_yaml(b.root / "databricks.yml")
     cfg = bundle_config(b)
     pipeline_tables = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
@@ -223,6 +223,12 @@ def _check_platform(b: Bundle, problems: list) -> None:
         elif name.count("/") > 2 and not name.startswith(("/Users/", "/Workspace/Users/")):
             problems.append(Problem("resources", "experiments", f"'{name}' is in a folder a deploy does not create "
                                     "(RESOURCE_DOES_NOT_EXIST): put it in /Shared or a user folder"))
+    # a model trigger watches this project's registered model (the deployment job runs for its versions)
+    for name, job in b.jobs.items():
+        mt = (job.get("trigger") or {}).get("model")
+        if mt and str(mt.get("securable_name", "")).rsplit(".", 1)[-1] != cfg.models.registered_model:
+            problems.append(Problem("resources", f"jobs.{name}.trigger.model", f"securable_name {mt.get('securable_name')} is not "
+                                    f"the registered model models.registered_model ({cfg.models.registered_model})"))
     # serverless pipelines take no clusters; their `environment` needs a CLI pin
     for name, spec in b.pipelines.items():
         if spec.get("serverless") and spec.get("clusters"):

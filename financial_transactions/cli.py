@@ -36,12 +36,23 @@ __all__ = ['Env', 'COMMANDS', 'run', 'jobs', 'validate', 'uc_setup', 'feed_serve
 # %% ../nbs/80_cli.ipynb #c007
 Env = Annotated[str, "config env: local, dev, acc or prd", {"choices": ["local", "dev", "acc", "prd"]}]
 
+def _model_versions(cfg):
+    "The newest version of a registered model by name (its short name: a local run has one registry per env)."
+    def latest(name: str) -> int | None:
+        if name.rsplit(".", 1)[-1] != cfg.models.registered_model: return None
+        from financial_transactions.models.registry import latest_version
+        from financial_transactions.runtime import setup_mlflow
+        setup_mlflow(cfg)
+        return latest_version(cfg)
+    return latest
+
 @call_parse
 def run(*jobs: str,                 # job names (see `fin-mlops jobs`); none: the main sequence
         Target: str = None,          # bundle target (default: the bundle's default target, dev)
         Param: Annotated[str, "a job parameter NAME=VALUE (repeatable)", {"action": "append"}] = None) -> int:
     "Run bundle jobs locally with papermill; the executed notebooks are kept under .lakehouse/runs/<job>/<run_id>/."
     b = load_bundle(target=Target)
+    b.model_versions = _model_versions(bundle_config(b))     # model triggers: the local registry's newest version
     bad = [p for p in Param or [] if "=" not in p]
     if bad: print(f"fin-mlops run: --param takes NAME=VALUE, got {bad}", file=sys.stderr); return 2
     t0 = time.monotonic()

@@ -159,6 +159,7 @@ class GateConfig(Strict):
     tolerance: float = Field(0.0, ge=0)
     floors: dict[str, float] = {}
     latency_budget_ms: float = Field(50.0, gt=0)
+    auto_approve: bool = False     # the deployment job's approval task approves by itself (dev); else a person tags the version
 
 # %% ../nbs/00_config.ipynb #c016
 class DriftConfig(Strict):

@@ -115,7 +115,11 @@ def test_retraining_and_rollback_jobs(lakehouse):
     assert r.returncode == 0, r.stdout + r.stderr
     run = next((lakehouse / "runs/retraining_workflow").iterdir())
     assert json.loads((run / "task_values/train_tournament.json").read_text())["model_version"] == 1
-    assert json.loads((run / "task_values/deploy_anomaly_model.json").read_text())["decision"] == "PROMOTE"
+    # the new version started the model's deployment job (the local runner plays the model trigger)
+    dep = next((lakehouse / "runs/model_deployment").iterdir())
+    assert json.loads((dep / "task_values/evaluation.json").read_text())["decision"] == "PROMOTE"
+    assert json.loads((dep / "task_values/approval.json").read_text())["approval"] == "auto-approved"   # dev approves itself
+    assert json.loads((dep / "task_values/deployment.json").read_text())["decision"] == "PROMOTE"
 
     # a second night on the same data: an equally good retrained model replaces the champion (tolerance rule)
     assert _fin("run", "retraining_workflow", lakehouse=lakehouse).returncode == 0

@@ -19,12 +19,13 @@ from fastcore.basics import patch
 from ..config import GateConfig, ProjectConfig
 from .base_model import METRICS, anomaly_metrics, default_feature_columns
 from .model_validator import ModelValidator, model_inputs, ValidationReport, floor_violations
-from .registry import CHAMPION, LATEST, _not_found, alias_version, capture_state, load_model, set_alias
+from .registry import (CHAMPION, LATEST, _client, _not_found, alias_version, capture_state, load_model,
+                                                    set_alias, version_tags)
 from ..runtime import read_table, setup_mlflow, table_exists, table_version, write_table
 
 # %% auto #0
-__all__ = ['PROMOTE', 'REJECT', 'ROLLBACK', 'AUDIT_SCHEMA', 'decide', 'write_audit', 'read_audit', 'GateDecision',
-           'ChampionChallenger', 'deploy']
+__all__ = ['PROMOTE', 'REJECT', 'ROLLBACK', 'AUDIT_SCHEMA', 'APPROVAL_TAG', 'decide', 'write_audit', 'read_audit', 'GateDecision',
+           'ChampionChallenger', 'deploy', 'ApprovalRequired', 'approve']
 
 # %% ../../nbs/45_models.champion_challenger.ipynb #c006
 PROMOTE, REJECT, ROLLBACK = "PROMOTE", "REJECT", "ROLLBACK"
@@ -92,9 +93,17 @@ class GateDecision:
     validation: ValidationReport | None
     holdout_version: int | None
     holdout_rows: int
+    audit: dict | None = None          # the audit row it will write (JSON-able: how a decision travels between tasks)
 
     @property
     def promoted(self) -> bool: return self.decision == PROMOTE
+    @classmethod
+    def from_audit(cls, row: dict) -> GateDecision:
+        "The decision an audit row records (the deployment task gets it from the evaluation task)."
+        loads = lambda v: json.loads(v) if isinstance(v, str) and v else None
+        return cls(row["decision"], row["reason"], int(row["challenger_version"]), row.get("champion_version"), row.get("new_champion_version"),
+                   row["primary_metric"], loads(row.get("challenger_metrics")) or {}, loads(row.get("champion_metrics")), None,
+                   row.get("holdout_version"), int(row.get("holdout_rows") or 0), dict(row))
     def summary(self) -> pd.DataFrame:
         "Challenger and champion metrics side by side."
         return pd.DataFrame({f"challenger v{self.challenger_version}": self.challenger_metrics,
@@ -138,8 +147,8 @@ def _score_champion(self: ChampionChallenger, version: int, holdout: pd.DataFram
     except Exception as e: return None, f"champion v{version} could not be scored: {_err(e)}", False
 
 @patch
-def run(self: ChampionChallenger, challenger_version: int, holdout: pd.DataFrame | None = None, holdout_version: int | None = None) -> GateDecision:
-    "Judge `challenger_version` against the current champion; promote it or not; write the audit row."
+def judge(self: ChampionChallenger, challenger_version: int, holdout: pd.DataFrame | None = None, holdout_version: int | None = None) -> GateDecision:
+    "Judge `challenger_version` against the current champion: the decision and its audit row; nothing is moved or written yet."
     if holdout is None: holdout, holdout_version = self.holdout()
     state = capture_state(self.config)
     champ_v = state.aliases.get(CHAMPION)
@@ -155,17 +164,33 @@ def run(self: ChampionChallenger, challenger_version: int, holdout: pd.DataFrame
         decision, reason = decide(ch, champ, self.config.gate, self.primary)
         reason += f" ({champ_note})" if champ_note else ""
         if decision == PROMOTE and not report.passed: decision, reason = REJECT, f"validation failed: {report.summary()}"
-    if decision == PROMOTE: set_alias(self.config, CHAMPION, int(challenger_version))
     new_v = int(challenger_version) if decision == PROMOTE else champ_v
     c, k = ch.get(self.primary), (champ or {}).get(self.primary)
-    write_audit(self.config, {
+    row = {
         "decision": decision, "reason": reason, "challenger_version": int(challenger_version), "champion_version": champ_v,
         "new_champion_version": new_v, "primary_metric": self.primary, "challenger_score": c, "champion_score": k,
         "delta": (c - k) if c is not None and k is not None else None, "min_improvement": self.config.gate.min_improvement,
         "tolerance": self.config.gate.tolerance, "challenger_metrics": json.dumps(ch), "champion_metrics": json.dumps(champ) if champ else None,
         "validation": report.to_json(), "holdout_table": self.config.table("test_set"), "holdout_version": holdout_version,
-        "holdout_rows": len(holdout), "state_before": state.to_json()})
-    return GateDecision(decision, reason, int(challenger_version), champ_v, new_v, self.primary, ch, champ, report, holdout_version, len(holdout))
+        "holdout_rows": len(holdout), "state_before": state.to_json()}
+    return GateDecision(decision, reason, int(challenger_version), champ_v, new_v, self.primary, ch, champ, report, holdout_version,
+                        len(holdout), row)
+
+@patch
+def apply(self: ChampionChallenger, d: GateDecision) -> GateDecision:
+    "Act on a judged decision: PROMOTE moves `champion` (unless it moved since the judgement); the audit row either way."
+    if d.decision == PROMOTE:
+        now = alias_version(self.config, CHAMPION)
+        if now != d.champion_version:
+            raise RuntimeError(f"champion moved from v{d.champion_version} to v{now} since v{d.challenger_version} was judged: evaluate it again")
+        set_alias(self.config, CHAMPION, int(d.challenger_version))
+    write_audit(self.config, d.audit)
+    return d
+
+@patch
+def run(self: ChampionChallenger, challenger_version: int, holdout: pd.DataFrame | None = None, holdout_version: int | None = None) -> GateDecision:
+    "Judge `challenger_version` against the current champion and act on it: promote it or not, write the audit row."
+    return self.apply(self.judge(challenger_version, holdout, holdout_version))
 
 # %% ../../nbs/45_models.champion_challenger.ipynb #c021
 def deploy(config: ProjectConfig, version: int | None = None, feature_columns: list[str] | None = None) -> GateDecision:
@@ -174,3 +199,20 @@ def deploy(config: ProjectConfig, version: int | None = None, feature_columns: l
     version = version or alias_version(config, LATEST)
     if version is None: raise LookupError(f"nothing to deploy: no version of {config.registered_model_name} holds 'latest-model'")
     return ChampionChallenger(config, feature_columns).run(int(version))
+
+# %% ../../nbs/45_models.champion_challenger.ipynb #c023
+APPROVAL_TAG = "approval"       # the approval task's name: MLflow 3 deployment jobs look for a tag of that name
+
+class ApprovalRequired(RuntimeError):
+    "A model version that awaits a person's approval (the tag `approval` = `approved`)."
+
+def approve(config: ProjectConfig, version: int) -> str:
+    "The approval task: 'approved' if the version carries the tag, 'auto-approved' where the env approves by itself; else raise."
+    setup_mlflow(config)
+    if version_tags(config, version).get(APPROVAL_TAG, "").strip().lower() == "approved": return "approved"
+    if config.gate.auto_approve:
+        _client().set_model_version_tag(config.registered_model_name, str(version), APPROVAL_TAG, "approved")
+        return "auto-approved"
+    raise ApprovalRequired(f"{config.registered_model_name} v{version} awaits approval in {config.env}: set the tag "
+                           f"{APPROVAL_TAG}=approved on that version (Catalog Explorer, or MlflowClient().set_model_version_tag), "
+                           "then repair this run")

@@ -17,9 +17,9 @@ from .model_tournament import ModelTournament, load_train_test
 from ..runtime import setup_mlflow, table_exists, table_version
 
 # %% auto #0
-__all__ = ['LATEST', 'CHAMPION', 'FEATURE_TABLES', 'NoChampionError', 'get_aliases', 'alias_version', 'set_alias', 'version_tags',
-           'model_uri', 'load_model', 'register_model', 'register_winner', 'Champion', 'champion', 'load_champion',
-           'train_and_register', 'DeploymentState', 'capture_state']
+__all__ = ['LATEST', 'CHAMPION', 'FEATURE_TABLES', 'NoChampionError', 'get_aliases', 'alias_version', 'latest_version',
+           'set_alias', 'version_tags', 'model_uri', 'load_model', 'register_model', 'register_winner', 'Champion',
+           'champion', 'load_champion', 'train_and_register', 'DeploymentState', 'capture_state']
 
 # %% ../../nbs/43_models.registry.ipynb #c005
 LATEST, CHAMPION = "latest-model", "champion"
@@ -45,6 +45,13 @@ def get_aliases(config: ProjectConfig) -> dict[str, int]:
 def alias_version(config: ProjectConfig, alias: str) -> int | None:
     "The version holding `alias`, or None."
     return get_aliases(config).get(alias)
+
+def latest_version(config: ProjectConfig) -> int | None:
+    "The newest version of the registered model, or None (what a model trigger watches)."
+    try: return max((int(v.version) for v in _client().search_model_versions(f"name='{config.registered_model_name}'")), default=None)
+    except MlflowException as e:
+        if _not_found(e): return None
+        raise
 
 def set_alias(config: ProjectConfig, alias: str, version: int) -> None:
     "Point `alias` at `version` (one call: the alias moves, it is never absent in between)."
