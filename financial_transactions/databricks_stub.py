@@ -18,9 +18,10 @@ from .loopback import LoopbackServer, QuietHandler
 
 # %% auto #0
 __all__ = ['Routes', 'NAME_RE', 'WORKLOAD_SIZES', 'WORKLOAD_TYPES', 'CREATE_KEYS', 'CONFIG_KEYS', 'ENTITY_KEYS',
-           'AI_GATEWAY_KEYS', 'INFERENCE_TABLE_KEYS', 'GRANULARITIES', 'PROBLEM_TYPES', 'ApiError', 'DatabricksStub',
-           'StubValidationError', 'validate_config', 'validate_ai_gateway', 'validate_create', 'ServingEndpoints',
-           'jobs_routes', 'quality_monitor_routes', 'sql_problem', 'SqlWarehouse', 'Workspace']
+           'AI_GATEWAY_KEYS', 'INFERENCE_TABLE_KEYS', 'GRANULARITIES', 'PROBLEM_TYPES', 'AGGREGATION_GRANULARITIES',
+           'INFERENCE_PROBLEM_TYPES', 'ApiError', 'DatabricksStub', 'StubValidationError', 'validate_config',
+           'validate_ai_gateway', 'validate_create', 'ServingEndpoints', 'jobs_routes', 'quality_monitor_routes',
+           'data_quality_routes', 'sql_problem', 'SqlWarehouse', 'Workspace']
 
 # %% ../nbs/05_databricks_stub.ipynb #c006
 class ApiError(Exception):
@@ -361,6 +362,49 @@ def quality_monitor_routes(monitors: dict | None = None) -> Routes:
     return {("POST", base): create, ("GET", base): get, ("DELETE", base): delete}
 
 # %% ../nbs/05_databricks_stub.ipynb #c039
+AGGREGATION_GRANULARITIES = tuple(f"AGGREGATION_GRANULARITY_{g}" for g in
+                                  ("5_MINUTES", "30_MINUTES", "1_HOUR", "1_DAY", "1_WEEK", "2_WEEKS", "3_WEEKS", "4_WEEKS", "1_MONTH", "1_YEAR"))
+INFERENCE_PROBLEM_TYPES = ("INFERENCE_PROBLEM_TYPE_CLASSIFICATION", "INFERENCE_PROBLEM_TYPE_REGRESSION")
+
+def data_quality_routes(tables: list[str], monitors: dict | None = None) -> Routes:
+    "Routes of the Data Quality monitors and of table/schema lookups, over the Unity Catalog `tables` (full names)."
+    monitors = {} if monitors is None else monitors
+    ids = {t: str(uuid.uuid5(uuid.NAMESPACE_URL, t)) for t in tables}
+    schemas = {t.rsplit(".", 1)[0]: str(uuid.uuid5(uuid.NAMESPACE_URL, t.rsplit(".", 1)[0])) for t in tables}
+    def table(body, m):
+        if m["name"] not in ids: raise ApiError(404, "TABLE_DOES_NOT_EXIST", f"Table '{m['name']}' does not exist.")
+        return {"full_name": m["name"], "table_id": ids[m["name"]], "name": m["name"].rsplit(".", 1)[-1]}
+    def schema(body, m):
+        if m["name"] not in schemas: raise ApiError(404, "SCHEMA_DOES_NOT_EXIST", f"Schema '{m['name']}' does not exist.")
+        return {"full_name": m["name"], "schema_id": schemas[m["name"]]}
+    def create(body, m):
+        key = (body.get("object_type"), body.get("object_id"))
+        if key[0] != "table" or key[1] not in ids.values(): raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"no table with id {key[1]}")
+        if key in monitors: raise ApiError(409, "RESOURCE_ALREADY_EXISTS", f"a monitor already exists for table {key[1]}")
+        dp = body.get("data_profiling_config") or {}
+        if dp.get("output_schema_id") not in schemas.values(): raise ApiError(400, "INVALID_PARAMETER_VALUE", "output_schema_id is not a schema")
+        if not dp.get("assets_dir"): raise ApiError(400, "INVALID_PARAMETER_VALUE", "assets_dir is required")
+        kinds = [k for k in ("inference_log", "time_series", "snapshot") if k in dp]
+        if len(kinds) != 1: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"exactly one of inference_log, time_series, snapshot, got {kinds}")
+        if il := dp.get("inference_log"):
+            miss = [k for k in ("problem_type", "timestamp_column", "granularities", "prediction_column", "model_id_column") if not il.get(k)]
+            if miss: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"inference_log is missing {miss}")
+            if il["problem_type"] not in INFERENCE_PROBLEM_TYPES: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"unknown problem_type {il['problem_type']}")
+            bad = [g for g in il["granularities"] if g not in AGGREGATION_GRANULARITIES]
+            if bad: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"unsupported granularities {bad}")
+        monitors[key] = {**body, "data_profiling_config": {**dp, "status": "DATA_PROFILING_STATUS_PENDING"}}
+        return monitors[key]
+    def get(body, m):
+        key = (m["type"], m["id"])
+        if key not in monitors: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"no monitor for {m['type']} {m['id']}")
+        monitors[key]["data_profiling_config"]["status"] = "DATA_PROFILING_STATUS_ACTIVE"
+        return monitors[key]
+    return {("GET", r"/api/2\.1/unity-catalog/tables/(?P<name>[^/]+)"): table,
+            ("GET", r"/api/2\.1/unity-catalog/schemas/(?P<name>[^/]+)"): schema,
+            ("POST", r"/api/data-quality/v1/monitors"): create,
+            ("GET", r"/api/data-quality/v1/monitors/(?P<type>[^/]+)/(?P<id>[^/]+)"): get}
+
+# %% ../nbs/05_databricks_stub.ipynb #c043
 _NAME = r"((?:`[^`]+`|[\w$]+)(?:\.(?:`[^`]+`|[\w$]+)){0,2})"
 
 def _short(name: str) -> str: return name.rsplit(".", 1)[-1].strip("`")
@@ -387,7 +431,7 @@ def sql_problem(statement: str, pipeline_tables: set[str] | frozenset = frozense
                         "table has no time travel, history or RESTORE; pin versions on a table you own")
     return None
 
-# %% ../nbs/05_databricks_stub.ipynb #c042
+# %% ../nbs/05_databricks_stub.ipynb #c046
 class SqlWarehouse:
     "The statement execution API of one SQL warehouse: the platform rules of `sql_problem`, and what was created."
     def __init__(self, warehouse_id: str = "wh-1", pipeline_tables: set[str] | frozenset = frozenset()):
@@ -409,7 +453,7 @@ class SqlWarehouse:
             return {"statement_id": sid, "status": {"state": "SUCCEEDED"}}
         return {("POST", r"/api/2\.0/sql/statements/?"): execute}
 
-# %% ../nbs/05_databricks_stub.ipynb #c045
+# %% ../nbs/05_databricks_stub.ipynb #c049
 class Workspace:
     "Workspace folders (`mkdirs`) and MLflow experiments, with the parent-folder rule of experiment creation."
     def __init__(self):

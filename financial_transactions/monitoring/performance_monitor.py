@@ -133,20 +133,23 @@ def latest(self: PerformanceMonitor, model_version: str | None = None) -> dict |
 
 # %% ../../nbs/52_monitoring.performance_monitor.ipynb #c022
 def ensure_quality_monitor(config: ProjectConfig, workspace_client=None, table: str | None = None,
-                           granularities: tuple[str, ...] = ("1 hour", "1 day"), assets_dir: str | None = None,
+                           granularities: tuple[str, ...] = ("1_HOUR", "1_DAY"), assets_dir: str | None = None,
                            warehouse_id: str | None = None):
-    "Create (or return the existing) Lakehouse Monitoring inference-log monitor on `scored_trades`; returns `MonitorInfo`."
+    "Create (or return the existing) data-profiling inference-log monitor on `scored_trades` (the Data Quality API); returns the `Monitor`."
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.errors import NotFound
-    from databricks.sdk.service.catalog import MonitorInferenceLog, MonitorInferenceLogProblemType
+    from databricks.sdk.service.dataquality import (AggregationGranularity, DataProfilingConfig, InferenceLogConfig,
+                                                    InferenceProblemType, Monitor)
     w = workspace_client or WorkspaceClient()
     table = table or config.table("scored_trades")
-    try: return w.quality_monitors.get(table_name=table)
+    tid = w.tables.get(table).table_id                  # the API keys monitors by the table's id, not its name
+    try: return w.data_quality.get_monitor("table", tid)
     except NotFound: pass
-    return w.quality_monitors.create(
-        table_name=table, output_schema_name=f"{config.catalog}.{config.schema_name}",
-        assets_dir=assets_dir or f"/Workspace/Shared/financial-ai-mlops/{config.env}/monitoring/{table.split('.')[-1]}",
-        inference_log=MonitorInferenceLog(timestamp_col="ts", granularities=list(granularities), model_id_col="model_version",
-                                          prediction_col="is_anomaly", label_col="label",   # no proba: the score is unbounded, not a probability
-                                          problem_type=MonitorInferenceLogProblemType.PROBLEM_TYPE_CLASSIFICATION),
-        warehouse_id=warehouse_id)
+    sid = w.schemas.get(f"{config.catalog}.{config.schema_name}").schema_id
+    # a classification monitor of the verdict against the label; the score is unbounded, so it is no probability column
+    il = InferenceLogConfig(problem_type=InferenceProblemType.INFERENCE_PROBLEM_TYPE_CLASSIFICATION, timestamp_column="ts",
+                            granularities=[AggregationGranularity(f"AGGREGATION_GRANULARITY_{g}") for g in granularities],
+                            prediction_column="is_anomaly", model_id_column="model_version", label_column="label")
+    return w.data_quality.create_monitor(Monitor(object_type="table", object_id=tid, data_profiling_config=DataProfilingConfig(
+        output_schema_id=sid, inference_log=il, warehouse_id=warehouse_id,
+        assets_dir=assets_dir or f"/Workspace/Shared/financial-ai-mlops/{config.env}/monitoring/{table.split('.')[-1]}")))
