@@ -14,7 +14,7 @@ from sklearn.metrics import average_precision_score
 
 from ..config import ProjectConfig
 from ..io import TIMESTAMP, new_run_id, utc_datetime
-from ..runtime import merge_table, read_table, table_columns, table_exists, write_table
+from ..runtime import merge_table, read_table, table_columns, table_exists, table_schema, write_table
 
 # %% auto #0
 __all__ = ['ID_COLUMNS', 'NATURAL_KEY', 'MODEL_MONITORING_SCHEMA', 'METRIC_COLUMNS', 'row_keys', 'join_labels',
@@ -95,7 +95,9 @@ def backfill_labels(config: ProjectConfig) -> int:
     got = join_labels(todo, gold, keys)
     if got.empty: return 0
     got["labeled_at"] = pd.Timestamp.now(tz="UTC")
-    merge_table(got[scored.columns], st, keys, config=config)
+    # integer columns that hold NULLs (feature_table_version) come back from pandas as floats: write them as the table has them
+    ints = [f.name for f in table_schema(st, config) if pa.types.is_integer(f.type) and f.name in got and got[f.name].dtype.kind == "f"]
+    merge_table(got[scored.columns].astype({c: "Int64" for c in ints}), st, keys, config=config)
     return len(got)
 
 # %% ../../nbs/52_monitoring.performance_monitor.ipynb #c017
