@@ -40,61 +40,56 @@ def _ema(F, W, x, alpha: float, start: int, L: int):
 def _momentum_columns(silver, config: ProjectConfig, L: int):
     "Row numbers, log return, trade gaps, RSI and MACD per symbol (what `features.feature_engineering._momentum` computes)."
     from pyspark.sql import Window as W, functions as F
-    f = config.features
+    f, c = config.features, F.col
     a_rsi, a_fast, a_slow, a_sig = 1.0 / f.rsi_window, 2.0 / (f.macd_fast + 1), 2.0 / (f.macd_slow + 1), 2.0 / (f.macd_signal + 1)
     by = W.partitionBy("symbol").orderBy("ts", "trade_id")
-    df = (silver.select("symbol", "ts", "ts_ms", "trade_id", "price", "volume", "session_type")
-          .withColumn("_rn", F.row_number().over(by) - 1)
-          .withColumn("_n", F.count("*").over(W.partitionBy("symbol")))
-          .withColumn("_prev", F.lag("price").over(by))
-          .withColumn("_ref", F.first("price").over(by.rowsBetween(W.unboundedPreceding, W.currentRow)))
-          .withColumn("_seg", F.floor(F.col("_rn") / L)).withColumn("_k", F.col("_rn") - F.col("_seg") * L)
-          .withColumn("log_return", F.ln(F.col("price") / F.col("_prev")))
-          .withColumn("_diff", F.col("price") - F.col("_prev"))
-          .withColumn("_up", F.when(F.col("_diff") > 0, F.col("_diff")).otherwise(0.0))
-          .withColumn("_down", F.when(F.col("_diff") < 0, -F.col("_diff")).otherwise(0.0))
-          .withColumn("_xc", F.col("price") - F.col("_ref"))
-          .withColumn("_ldt", F.log1p((F.col("ts_ms") - F.lag("ts_ms").over(by)).cast("double"))))
-    df = (df.withColumn("_eu", _ema(F, W, F.col("_up"), a_rsi, 0, L)).withColumn("_ed", _ema(F, W, F.col("_down"), a_rsi, 0, L))
-            .withColumn("_fast", _ema(F, W, F.col("_xc"), a_fast, 0, L)).withColumn("_slow", _ema(F, W, F.col("_xc"), a_slow, 0, L)))
     start = max(f.macd_fast, f.macd_slow) - 1
-    df = (df.withColumn("rsi", F.when(F.col("_rn") >= f.rsi_window - 1, F.when(F.col("_ed") == 0, F.lit(100.0))
-                                      .otherwise(100.0 - 100.0 / (1.0 + F.col("_eu") / F.col("_ed")))))
-            .withColumn("macd", F.when(F.col("_rn") >= start, F.col("_fast") - F.col("_slow"))))
-    return (df.withColumn("macd_signal", F.when(F.col("_rn") >= start + f.macd_signal - 1, _ema(F, W, F.col("macd"), a_sig, start, L)))
-              .withColumn("macd_hist", F.col("macd") - F.col("macd_signal")))
+    # one `withColumns` per stage: each stage uses only the stages before it, so the plan stays shallow (a pipeline
+    # engine analyses it, and Spark Connect sends it, as one nested message)
+    return (silver.select("symbol", "ts", "ts_ms", "trade_id", "price", "volume", "session_type")
+            .withColumns({"_rn": F.row_number().over(by) - 1, "_n": F.count("*").over(W.partitionBy("symbol")),
+                          "_prev": F.lag("price").over(by), "_ref": F.first("price").over(by.rowsBetween(W.unboundedPreceding, W.currentRow)),
+                          "_ldt": F.log1p((c("ts_ms") - F.lag("ts_ms").over(by)).cast("double"))})
+            .withColumns({"_seg": F.floor(c("_rn") / L), "log_return": F.ln(c("price") / c("_prev")),
+                          "_diff": c("price") - c("_prev"), "_xc": c("price") - c("_ref")})
+            .withColumns({"_k": c("_rn") - c("_seg") * L, "_up": F.when(c("_diff") > 0, c("_diff")).otherwise(0.0),
+                          "_down": F.when(c("_diff") < 0, -c("_diff")).otherwise(0.0)})
+            .withColumns({"_eu": _ema(F, W, c("_up"), a_rsi, 0, L), "_ed": _ema(F, W, c("_down"), a_rsi, 0, L),
+                          "_fast": _ema(F, W, c("_xc"), a_fast, 0, L), "_slow": _ema(F, W, c("_xc"), a_slow, 0, L)})
+            .withColumns({"rsi": F.when(c("_rn") >= f.rsi_window - 1, F.when(c("_ed") == 0, F.lit(100.0))
+                                        .otherwise(100.0 - 100.0 / (1.0 + c("_eu") / c("_ed")))),
+                          "macd": F.when(c("_rn") >= start, c("_fast") - c("_slow"))})
+            .withColumns({"macd_signal": F.when(c("_rn") >= start + f.macd_signal - 1, _ema(F, W, c("macd"), a_sig, start, L))})
+            .withColumns({"macd_hist": c("macd") - c("macd_signal")}))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c010
 def gold_features(silver, config: ProjectConfig):
     "Silver trades -> gold rows: keys, every FeatureEngineer feature, and the hindsight `label`, as Spark windows."
     from pyspark.sql import Window as W, functions as F
-    f = config.features
+    f, c = config.features, F.col
     L = segment_length([1.0 / f.rsi_window, 2.0 / (f.macd_fast + 1), 2.0 / (f.macd_slow + 1), 2.0 / (f.macd_signal + 1)])
     rows = lambda lo, hi: W.partitionBy("symbol").orderBy("ts", "trade_id").rowsBetween(lo, hi)
-    df = _momentum_columns(silver, config, L)
-    # Bollinger bands, volatility, volume z-score, trade gaps
-    bw, vw, uw = f.bb_window, f.volatility_window, f.volume_window
-    ok = lambda n: F.col("_rn") >= n
-    df = (df.withColumn("bb_middle", F.when(ok(bw - 1), F.avg("price").over(rows(-(bw - 1), 0))))
-            .withColumn("_bsd", F.when(ok(bw - 1), F.stddev_pop("price").over(rows(-(bw - 1), 0))))
-            .withColumn("bb_upper", F.col("bb_middle") + f.bb_std * F.col("_bsd"))
-            .withColumn("bb_lower", F.col("bb_middle") - f.bb_std * F.col("_bsd"))
-            .withColumn("volatility", F.when(ok(vw + 1), F.stddev_pop("log_return").over(rows(-vw, -1))))
-            .withColumn("_vm", F.when(ok(uw), F.avg("volume").over(rows(-uw, -1))))
-            .withColumn("_vs", F.when(ok(uw), F.stddev_pop("volume").over(rows(-uw, -1))))
-            .withColumn("volume_zscore", F.when(F.col("_vs") != 0, (F.col("volume") - F.col("_vm")) / F.col("_vs")))
-            .withColumn("log_dt_rel", F.col("_ldt") - F.when(ok(vw + 1), F.avg("_ldt").over(rows(-vw, -1)))))
-    # VWAP per trading day
     by_day = W.partitionBy("symbol", "_day").orderBy("ts", "trade_id").rowsBetween(W.unboundedPreceding, W.currentRow)
-    df = (df.withColumn("_day", trading_day_column("ts", "symbol", config.pipeline))
-            .withColumn("_cv", F.sum("volume").over(by_day))
-            .withColumn("vwap", F.when(F.col("_cv") != 0, F.sum(F.col("price") * F.col("volume")).over(by_day) / F.col("_cv"))))
-    div, vol = (lambda a, b: F.when(b != 0, a / b)), F.col("volatility")
-    df = (df.withColumn("return_zscore", div(F.col("log_return"), vol))
-            .withColumn("macd_hist_norm", div(F.col("macd_hist") / F.col("price"), vol))
-            .withColumn("bb_zscore", div(F.col("price") - F.col("bb_middle"), F.col("_bsd")))
-            .withColumn("bb_width", div(F.col("bb_upper") - F.col("bb_lower"), F.col("bb_middle")))
-            .withColumn("vwap_dev", div(F.ln(F.col("price") / F.col("vwap")), vol)))
+    bw, vw, uw = f.bb_window, f.volatility_window, f.volume_window
+    ok = lambda n: c("_rn") >= n
+    div, vol = (lambda a, b: F.when(b != 0, a / b)), c("volatility")
+    df = (_momentum_columns(silver, config, L)
+          # Bollinger bands, volatility, volume z-score, trade gaps, and the trading day of the VWAP
+          .withColumns({"bb_middle": F.when(ok(bw - 1), F.avg("price").over(rows(-(bw - 1), 0))),
+                        "_bsd": F.when(ok(bw - 1), F.stddev_pop("price").over(rows(-(bw - 1), 0))),
+                        "volatility": F.when(ok(vw + 1), F.stddev_pop("log_return").over(rows(-vw, -1))),
+                        "_vm": F.when(ok(uw), F.avg("volume").over(rows(-uw, -1))),
+                        "_vs": F.when(ok(uw), F.stddev_pop("volume").over(rows(-uw, -1))),
+                        "log_dt_rel": c("_ldt") - F.when(ok(vw + 1), F.avg("_ldt").over(rows(-vw, -1))),
+                        "_day": trading_day_column("ts", "symbol", config.pipeline)})
+          .withColumns({"bb_upper": c("bb_middle") + f.bb_std * c("_bsd"), "bb_lower": c("bb_middle") - f.bb_std * c("_bsd"),
+                        "volume_zscore": F.when(c("_vs") != 0, (c("volume") - c("_vm")) / c("_vs")),
+                        "_cv": F.sum("volume").over(by_day), "_pv": F.sum(c("price") * c("volume")).over(by_day),
+                        "return_zscore": div(c("log_return"), vol), "macd_hist_norm": div(c("macd_hist") / c("price"), vol)})
+          .withColumns({"vwap": F.when(c("_cv") != 0, c("_pv") / c("_cv")),
+                        "bb_zscore": div(c("price") - c("bb_middle"), c("_bsd")),
+                        "bb_width": div(c("bb_upper") - c("bb_lower"), c("bb_middle"))})
+          .withColumns({"vwap_dev": div(F.ln(c("price") / c("vwap")), vol)}))
     return label_columns(df, config).select(*gold_columns())
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012
@@ -108,22 +103,21 @@ def label_columns(df, config: ProjectConfig):
     lp, c = F.col("_lp"), F.col
     # exact order statistics of a full frame of Wn rows (Wn = 4j+1): sort the frame and pick the rows
     stat = lambda col, i: F.when(F.size(col) == Wn, F.get(col, i))
-    df = (df.withColumn("_lp", F.ln("price"))
-            .withColumn("_sb", F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))))
-            .withColumn("_sa", F.array_sort(F.collect_list("_lp").over(rows(1, Wn))))
-            .withColumn("_before", stat(c("_sb"), Wn // 2)).withColumn("_after", stat(c("_sa"), Wn // 2))
-            .withColumn("_iqr", F.greatest(stat(c("_sb"), 3 * (Wn - 1) // 4) - stat(c("_sb"), (Wn - 1) // 4),
-                                           stat(c("_sa"), 3 * (Wn - 1) // 4) - stat(c("_sa"), (Wn - 1) // 4)))
-            .withColumn("_scale", F.greatest(c("_iqr") / 1.349, F.lit(LABEL_MIN_SCALE)))
-            .withColumn("_upb", F.coalesce((lp - c("_before")) / c("_scale") > k, F.lit(False)))
-            .withColumn("_dnb", F.coalesce((c("_before") - lp) / c("_scale") > k, F.lit(False)))
-            .withColumn("_exc", (c("_upb") | c("_dnb")).cast("int"))
-            .withColumn("_back", F.min("_exc").over(rows(1, h)) == 0)
-            .withColumn("_px", ((c("_upb") & ((lp - c("_after")) / c("_scale") > k)) | (c("_dnb") & ((c("_after") - lp) / c("_scale") > k))) & c("_back"))
-            .withColumn("_lv", F.ln(F.greatest(F.col("volume"), F.lit(1e-9))))
-            .withColumn("_vx", c("_lv") - F.avg("_lv").over(rows(-Wn, Wn)) > math.log(m))
-            .withColumn("_bx", F.avg("_ldt").over(rows(-10 * Wn, 10 * Wn)) - F.avg("_ldt").over(rows(-h + 1, h)) > math.log(m))
-            .withColumn("_ctx", (c("_rn") >= Wn + 1) & (c("_rn") <= c("_n") - 1 - Wn)))
+    df = (df.withColumns({"_lp": F.ln("price"), "_lv": F.ln(F.greatest(F.col("volume"), F.lit(1e-9))),
+                          "_bx": F.avg("_ldt").over(rows(-10 * Wn, 10 * Wn)) - F.avg("_ldt").over(rows(-h + 1, h)) > math.log(m),
+                          "_ctx": (c("_rn") >= Wn + 1) & (c("_rn") <= c("_n") - 1 - Wn)})
+            .withColumns({"_sb": F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))),
+                          "_sa": F.array_sort(F.collect_list("_lp").over(rows(1, Wn))),
+                          "_vx": c("_lv") - F.avg("_lv").over(rows(-Wn, Wn)) > math.log(m)})
+            .withColumns({"_before": stat(c("_sb"), Wn // 2), "_after": stat(c("_sa"), Wn // 2),
+                          "_iqr": F.greatest(stat(c("_sb"), 3 * (Wn - 1) // 4) - stat(c("_sb"), (Wn - 1) // 4),
+                                             stat(c("_sa"), 3 * (Wn - 1) // 4) - stat(c("_sa"), (Wn - 1) // 4))})
+            .withColumns({"_scale": F.greatest(c("_iqr") / 1.349, F.lit(LABEL_MIN_SCALE))})
+            .withColumns({"_upb": F.coalesce((lp - c("_before")) / c("_scale") > k, F.lit(False)),
+                          "_dnb": F.coalesce((c("_before") - lp) / c("_scale") > k, F.lit(False))})
+            .withColumns({"_exc": (c("_upb") | c("_dnb")).cast("int")})
+            .withColumns({"_back": F.min("_exc").over(rows(1, h)) == 0})
+            .withColumns({"_px": ((c("_upb") & ((lp - c("_after")) / c("_scale") > k)) | (c("_dnb") & ((c("_after") - lp) / c("_scale") > k))) & c("_back")}))
     hit = F.coalesce(c("_px"), F.lit(False)) | F.coalesce(c("_vx"), F.lit(False)) | F.coalesce(c("_bx"), F.lit(False))
     return df.withColumn("label", (hit & c("_ctx")).cast("long"))
 

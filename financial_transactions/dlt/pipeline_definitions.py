@@ -156,13 +156,11 @@ def spark_pipeline_project(folder, notebook, env: str = "dev", name: str = "meda
     root = Path(folder)
     (root / "transformations").mkdir(parents=True, exist_ok=True)
     (root / "transformations" / "medallion.py").write_text(notebook_source(notebook))
-    # gold's plan is deep (dozens of window columns): Spark 4.1's analyzer needs more than its default 100 iterations
     (root / "spark-pipeline.yml").write_text(textwrap.dedent(f"""\
         name: {name}
         storage: {(root / 'storage').as_uri()}
         configuration:
           spark.sql.session.timeZone: UTC
-          spark.sql.analyzer.maxIterations: "1000"
         libraries:
           - glob:
               include: transformations/**
@@ -174,8 +172,7 @@ def spark_pipelines(command: str, spec, env: dict | None = None, timeout: float 
     import pyspark
     home = Path(pyspark.__file__).parent
     cli = Path(sys.executable).with_name("spark-pipelines")
-    # the pure-Python protobuf: the default (upb) refuses relations nested deeper than 100, and gold's plan is deeper
     e = {**os.environ, "SPARK_HOME": str(home), "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-         "PYSPARK_PYTHON": sys.executable, "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION": "python", **(env or {})}
+         "PYSPARK_PYTHON": sys.executable, **(env or {})}
     return subprocess.run([str(cli), command, "--spec", str(spec)], capture_output=True, text=True, timeout=timeout, env=e,
                           cwd=Path(spec).parent)
