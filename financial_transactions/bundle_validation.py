@@ -233,7 +233,8 @@ def _check_platform(b: Bundle, problems: list) -> None:
     for name, spec in b.pipelines.items():
         if spec.get("serverless") and spec.get("clusters"):
             problems.append(Problem("resources", f"pipelines.{name}", "serverless: true with clusters: a deploy refuses it"))
-        if spec.get("environment") and ">= 0.258" not in str((doc.get("bundle") or {}).get("databricks_cli_version", "")).replace(">=0", ">= 0"):
+        floor = re.search(r">=\s*(\d+)\.(\d+)", str((doc.get("bundle") or {}).get("databricks_cli_version", "")))
+        if spec.get("environment") and (not floor or (int(floor[1]), int(floor[2])) < (0, 258)):
             problems.append(Problem("databricks.yml", "bundle.databricks_cli_version", f"pipelines.{name} uses `environment`, which "
                                     "Databricks CLI >= 0.258 deploys: pin databricks_cli_version: \">= 0.258.0\""))
     # production targets run as a service principal, with permissions; quality monitors cannot take a run_as

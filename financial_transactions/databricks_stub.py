@@ -18,10 +18,10 @@ from .loopback import LoopbackServer, QuietHandler
 
 # %% auto #0
 __all__ = ['Routes', 'NAME_RE', 'WORKLOAD_SIZES', 'WORKLOAD_TYPES', 'CREATE_KEYS', 'CONFIG_KEYS', 'ENTITY_KEYS',
-           'AI_GATEWAY_KEYS', 'INFERENCE_TABLE_KEYS', 'GRANULARITIES', 'PROBLEM_TYPES', 'AGGREGATION_GRANULARITIES',
-           'INFERENCE_PROBLEM_TYPES', 'ApiError', 'DatabricksStub', 'StubValidationError', 'validate_config',
-           'validate_ai_gateway', 'validate_create', 'ServingEndpoints', 'jobs_routes', 'quality_monitor_routes',
-           'data_quality_routes', 'sql_problem', 'SqlWarehouse', 'Workspace']
+           'AI_GATEWAY_KEYS', 'INFERENCE_TABLE_KEYS', 'AGGREGATION_GRANULARITIES', 'INFERENCE_PROBLEM_TYPES',
+           'ApiError', 'DatabricksStub', 'StubValidationError', 'validate_config', 'validate_ai_gateway',
+           'validate_create', 'ServingEndpoints', 'jobs_routes', 'data_quality_routes', 'sql_problem', 'SqlWarehouse',
+           'Workspace']
 
 # %% ../nbs/05_databricks_stub.ipynb #c006
 class ApiError(Exception):
@@ -321,47 +321,6 @@ def jobs_routes(jobs: dict[int, str], runs: list | None = None) -> Routes:
             ("POST", r"/api/2\.2/jobs/run-now"): run_now}
 
 # %% ../nbs/05_databricks_stub.ipynb #c034
-GRANULARITIES = ("5 minutes", "30 minutes", "1 hour", "1 day", "1 week", "1 month", "1 year")
-PROBLEM_TYPES = ("PROBLEM_TYPE_CLASSIFICATION", "PROBLEM_TYPE_REGRESSION")
-
-def _check_monitor(t: str, body: dict, monitors: dict):
-    if t.count(".") != 2: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"table name must be catalog.schema.table, got {t}")
-    if t in monitors: raise ApiError(409, "RESOURCE_ALREADY_EXISTS", f"Monitor already exists for table {t}")
-    for k in ("output_schema_name", "assets_dir"):
-        if not body.get(k): raise ApiError(400, "INVALID_PARAMETER_VALUE", f"{k} is required")
-    if body["output_schema_name"].count(".") != 1: raise ApiError(400, "INVALID_PARAMETER_VALUE", "output_schema_name must be catalog.schema")
-    kinds = [k for k in ("inference_log", "time_series", "snapshot") if k in body]
-    if len(kinds) != 1: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"exactly one of inference_log, time_series, snapshot, got {kinds}")
-    il = body.get("inference_log")
-    if il is None: return
-    miss = [k for k in ("timestamp_col", "granularities", "model_id_col", "prediction_col", "problem_type") if not il.get(k)]
-    if miss: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"inference_log is missing {miss}")
-    if il["problem_type"] not in PROBLEM_TYPES: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"unknown problem_type {il['problem_type']}")
-    bad = [g for g in il["granularities"] if g not in GRANULARITIES]
-    if bad: raise ApiError(400, "INVALID_PARAMETER_VALUE", f"unsupported granularities {bad}")
-
-# %% ../nbs/05_databricks_stub.ipynb #c035
-def quality_monitor_routes(monitors: dict | None = None) -> Routes:
-    "Routes of `/api/2.1/unity-catalog/tables/{name}/monitor` (create, get, delete) over the dict `monitors`."
-    monitors = {} if monitors is None else monitors
-    base = r"/api/2\.1/unity-catalog/tables/(?P<table>[^/]+)/monitor"
-    def create(body, m):
-        t = m["table"]
-        _check_monitor(t, body, monitors)
-        out = f"{body['output_schema_name']}.{t.split('.')[-1]}"
-        monitors[t] = dict(body, table_name=t, status="MONITOR_STATUS_PENDING", monitor_version=0,
-                           profile_metrics_table_name=f"{out}_profile_metrics", drift_metrics_table_name=f"{out}_drift_metrics")
-        return monitors[t]
-    def get(body, m):
-        if m["table"] not in monitors: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Monitor for table {m['table']} does not exist")
-        monitors[m["table"]]["status"] = "MONITOR_STATUS_ACTIVE"
-        return monitors[m["table"]]
-    def delete(body, m):
-        if monitors.pop(m["table"], None) is None: raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Monitor for table {m['table']} does not exist")
-        return {}
-    return {("POST", base): create, ("GET", base): get, ("DELETE", base): delete}
-
-# %% ../nbs/05_databricks_stub.ipynb #c039
 AGGREGATION_GRANULARITIES = tuple(f"AGGREGATION_GRANULARITY_{g}" for g in
                                   ("5_MINUTES", "30_MINUTES", "1_HOUR", "1_DAY", "1_WEEK", "2_WEEKS", "3_WEEKS", "4_WEEKS", "1_MONTH", "1_YEAR"))
 INFERENCE_PROBLEM_TYPES = ("INFERENCE_PROBLEM_TYPE_CLASSIFICATION", "INFERENCE_PROBLEM_TYPE_REGRESSION")
@@ -404,7 +363,7 @@ def data_quality_routes(tables: list[str], monitors: dict | None = None) -> Rout
             ("POST", r"/api/data-quality/v1/monitors"): create,
             ("GET", r"/api/data-quality/v1/monitors/(?P<type>[^/]+)/(?P<id>[^/]+)"): get}
 
-# %% ../nbs/05_databricks_stub.ipynb #c043
+# %% ../nbs/05_databricks_stub.ipynb #c038
 _NAME = r"((?:`[^`]+`|[\w$]+)(?:\.(?:`[^`]+`|[\w$]+)){0,2})"
 
 def _short(name: str) -> str: return name.rsplit(".", 1)[-1].strip("`")
@@ -431,7 +390,7 @@ def sql_problem(statement: str, pipeline_tables: set[str] | frozenset = frozense
                         "table has no time travel, history or RESTORE; pin versions on a table you own")
     return None
 
-# %% ../nbs/05_databricks_stub.ipynb #c046
+# %% ../nbs/05_databricks_stub.ipynb #c041
 class SqlWarehouse:
     "The statement execution API of one SQL warehouse: the platform rules of `sql_problem`, and what was created."
     def __init__(self, warehouse_id: str = "wh-1", pipeline_tables: set[str] | frozenset = frozenset()):
@@ -453,7 +412,7 @@ class SqlWarehouse:
             return {"statement_id": sid, "status": {"state": "SUCCEEDED"}}
         return {("POST", r"/api/2\.0/sql/statements/?"): execute}
 
-# %% ../nbs/05_databricks_stub.ipynb #c049
+# %% ../nbs/05_databricks_stub.ipynb #c044
 class Workspace:
     "Workspace folders (`mkdirs`) and MLflow experiments, with the parent-folder rule of experiment creation."
     def __init__(self):

@@ -251,7 +251,7 @@ def _write_uc(df, name, mode, txn):
     w = sdf.write.format("delta").mode(mode)
     if txn is not None: w = w.option("txnAppId", txn[0]).option("txnVersion", txn[1])
     w.saveAsTable(name)
-    return int(spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])   # owned tables only: jobs write no pipeline dataset
+    return _uc_version(name)                    # owned tables only: jobs write no pipeline dataset
 
 # %% ../nbs/02_runtime.ipynb #c023
 class PipelineTableError(RuntimeError):
@@ -314,8 +314,9 @@ def read_spark_table(name: str, version: int | None = None, config: ProjectConfi
 def table_version(name: str, config: ProjectConfig | None = None) -> int:
     "The table's current Delta version (not for a pipeline dataset outside the pipeline: see `check_versioned`)."
     check_versioned(name, "the version", config)
-    if is_databricks(): return int(get_spark().sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])
-    return _delta(name, config).version()
+    return _uc_version(name) if is_databricks() else _delta(name, config).version()
+
+def _uc_version(name: str) -> int: return int(get_spark().sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()[0]["version"])
 
 def table_history(name: str, config: ProjectConfig | None = None) -> pd.DataFrame:
     "The table's commits, newest first: version, timestamp, operation and its parameters."
