@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .bundle import (Bundle, BundleError, _read_yaml, _resources, bundle_config, load_bundle, task_order,
                                           uc_setup_statements)
-from .config import PIPELINE_TABLES
 from .databricks_stub import sql_problem
 
 # %% auto #0
@@ -190,7 +189,7 @@ def _check_platform(b: Bundle, problems: list) -> None:
     "The rules a workspace enforces that the resource schema does not: see the table above."
     root, doc = b.root, _read_yaml(b.root / "databricks.yml")
     cfg = bundle_config(b)
-    pipeline_tables = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
+    pipeline_tables = cfg.pipeline_tables
     # 1, 4: the UC set-up script, statement by statement, under the platform's SQL rules; no env defaulted in it
     sql = root / "setup_uc_infrastructure.sql"
     if sql.exists():

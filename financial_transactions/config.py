@@ -247,10 +247,14 @@ class ProjectConfig(Strict):
         if key not in Tables.model_fields: raise KeyError(f"no table '{key}' in tables: {sorted(Tables.model_fields)}")
         return f"{self.catalog}.{self.schema_}.{getattr(self.tables, key)}"
 
+    @property
+    def pipeline_tables(self) -> set[str]:
+        "Short names of the medallion pipeline's datasets (`PIPELINE_TABLES`)."
+        return {getattr(self.tables, k) for k in PIPELINE_TABLES}
+
     def pipeline_owned(self, name: str) -> bool:
-        "Whether table `name` (short or full) is a dataset of the medallion pipeline (`PIPELINE_TABLES`)."
-        short = name.rsplit(".", 1)[-1].strip("`")
-        return short in {getattr(self.tables, k) for k in PIPELINE_TABLES}
+        "Whether table `name` (short or full) is a dataset of the medallion pipeline."
+        return name.rsplit(".", 1)[-1].strip("`") in self.pipeline_tables
 
     @property
     def registered_model_name(self) -> str:

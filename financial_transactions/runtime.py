@@ -267,8 +267,8 @@ def pipeline_writer():
     finally: _PIPELINE_WRITER[0] -= 1
 
 def _pipeline_dataset(name: str, config: ProjectConfig | None) -> bool:
-    tables = config.tables if config is not None else Tables()
-    return name.rsplit(".", 1)[-1].strip("`") in {getattr(tables, k) for k in PIPELINE_TABLES}
+    if config is not None: return config.pipeline_owned(name)
+    return name.rsplit(".", 1)[-1].strip("`") in {getattr(Tables(), k) for k in PIPELINE_TABLES}   # no config: the default names
 
 def check_versioned(name: str, what: str, config: ProjectConfig | None = None) -> None:
     "Raise `PipelineTableError` if `what` (a version read, history, restore) targets a pipeline dataset outside the pipeline."

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from financial_transactions.bundle import uc_setup_statements
-from financial_transactions.config import ENVS, PIPELINE_TABLES, Tables, load_config
+from financial_transactions.config import ENVS, Tables, load_config
 from financial_transactions.databricks_stub import sql_problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +18,7 @@ def _cfg(env="prd"):
 
 def test_every_owned_table_is_created_and_no_pipeline_dataset():
     cfg = _cfg()
-    pipeline = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
+    pipeline = cfg.pipeline_tables
     owned = {getattr(cfg.tables, k) for k in Tables.model_fields} - pipeline
     assert owned <= CREATED, f"tables not in setup_uc_infrastructure.sql: {sorted(owned - CREATED)}"
     assert not pipeline & CREATED, f"pipeline datasets created outside the pipeline: {sorted(pipeline & CREATED)}"
@@ -43,7 +43,7 @@ def test_rendered_for_each_env_and_accepted_by_the_platform_rules():
         assert stmts[0] == f"CREATE CATALOG IF NOT EXISTS {cfg.catalog} COMMENT 'financial-ai-mlops'", stmts[0]
         assert f"GRANT USE CATALOG ON CATALOG {cfg.catalog} TO `fin-mlops-jobs`" in stmts
         assert not [s for s in stmts if "${" in s], "a placeholder was left unrendered"
-        pipeline = {getattr(cfg.tables, k) for k in PIPELINE_TABLES}
+        pipeline = cfg.pipeline_tables
         problems = [(s[:60], sql_problem(s, pipeline)) for s in stmts if sql_problem(s, pipeline)]
         assert not problems, problems
     for volume in ("landing", "checkpoints", "dashboard"):

@@ -144,7 +144,7 @@ def define_medallion(dp, spark, cfg: ProjectConfig) -> list[str]:
 
     return [T.bronze_trades, T.bronze_bars, T.silver_trades, T.silver_bars, T.quarantine, T.gold_features]
 
-# %% ../../nbs/35_dlt.pipeline_definitions.ipynb #c017
+# %% ../../nbs/35_dlt.pipeline_definitions.ipynb #c016
 def notebook_source(path) -> str:
     "The code cells of a notebook, as one Python source (what a pipeline runs of it; magics and shell lines left out)."
     cells = json.loads(Path(path).read_text())["cells"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from ..config import ProjectConfig
+from ..config import PIPELINE_TABLES, ProjectConfig
 from .bronze_ingest import SOURCES
 from .gold_features import build_gold
 from ..io import file_lock
@@ -15,15 +15,15 @@ from ..runtime import (checkpoint_path, get_spark, load_project_config, pipeline
 from .stream_processor import process_landing
 
 # %% auto #0
-__all__ = ['PIPELINE_TABLES', 'reset_pipeline', 'run_pipeline', 'table_counts', 'summary_lines']
+__all__ = ['RUNNER_TABLES', 'reset_pipeline', 'run_pipeline', 'table_counts', 'summary_lines']
 
 # %% ../../nbs/34_dlt.pipeline_runner.ipynb #c006
-PIPELINE_TABLES = ["bronze_trades", "bronze_bars", "silver_trades", "silver_bars", "quarantine", "landing_files", "gold_features"]
+RUNNER_TABLES = (*PIPELINE_TABLES, "landing_files")    # the pipeline's datasets, and the local runner's manifest of landed files
 
 def reset_pipeline(config: ProjectConfig) -> list[str]:
     "Empty the pipeline's tables (a new, empty version of each) and delete its stream checkpoints."
     emptied = []
-    for key in PIPELINE_TABLES:
+    for key in RUNNER_TABLES:
         name = config.table(key)
         if table_exists(name, config):
             empty = read_arrow(name, config=config).schema.empty_table()
@@ -55,7 +55,7 @@ def _run_pipeline(config, full_refresh, spark) -> dict:
 
 def table_counts(config: ProjectConfig) -> dict[str, int]:
     "Rows in each pipeline table that exists (from Delta metadata locally, `count(*)` on Databricks)."
-    return {k: table_count(config.table(k), config=config) for k in PIPELINE_TABLES if table_exists(config.table(k), config)}
+    return {k: table_count(config.table(k), config=config) for k in RUNNER_TABLES if table_exists(config.table(k), config)}
 
 # %% ../../nbs/34_dlt.pipeline_runner.ipynb #c017
 def summary_lines(result: dict) -> list[str]:
