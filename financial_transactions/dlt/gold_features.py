@@ -15,7 +15,7 @@ from ..markets import trading_day_column
 from ..runtime import get_spark, pipeline_writer, read_spark_table, table_exists, table_path, table_version, write_table
 
 # %% auto #0
-__all__ = ['segment_length', 'gold_features', 'label_columns', 'compare_gold', 'build_gold']
+__all__ = ['segment_length', 'gold_features', 'robust_level_columns', 'label_columns', 'compare_gold', 'build_gold']
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c007
 def segment_length(alphas: list[float], tol: float = 1e-17) -> int:
@@ -90,7 +90,28 @@ def gold_features(silver, config: ProjectConfig):
                         "bb_zscore": div(c("price") - c("bb_middle"), c("_bsd")),
                         "bb_width": div(c("bb_upper") - c("bb_lower"), c("bb_middle"))})
           .withColumns({"vwap_dev": div(F.ln(c("price") / c("vwap")), vol)}))
-    return label_columns(df, config).select(*gold_columns())
+    return label_columns(robust_level_columns(df, config), config).select(*gold_columns())
+
+# %% ../../nbs/33_dlt.gold_features.ipynb #dbb9ff47
+def robust_level_columns(df, config: ProjectConfig):
+    "Add `FeatureEngineer.robust_columns` and `confirm_columns` to a frame with `_ldt`, price and volume (per symbol)."
+    from pyspark.sql import Window as W, functions as F
+    f, c = config.features, F.col
+    Wn, h = f.robust_window, f.confirm_horizon
+    rows = lambda lo, hi: W.partitionBy("symbol").orderBy("ts", "trade_id").rowsBetween(lo, hi)
+    stat = lambda col, n, i: F.when(F.size(col) == n, F.get(col, i))
+    return (df.withColumns({"_lp": F.ln("price"), "_lv": F.ln(F.greatest(c("volume"), F.lit(1e-9)))})
+            .withColumns({"_rp": F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))),
+                          "_np": F.array_sort(F.collect_list("_lp").over(rows(1, h))),
+                          "_rv": F.array_sort(F.collect_list("_lv").over(rows(-Wn, -1))),
+                          "_rg": F.array_sort(F.collect_list("_ldt").over(rows(-Wn, -1)))})
+            .withColumns({"_pscale": F.when(F.size(c("_rp")) == Wn, F.greatest(
+                              (stat(c("_rp"), Wn, 3 * (Wn - 1) // 4) - stat(c("_rp"), Wn, (Wn - 1) // 4)) / 1.349,
+                              F.lit(f.robust_min_scale)))})
+            .withColumns({"price_rdev": (c("_lp") - stat(c("_rp"), Wn, Wn // 2)) / c("_pscale"),
+                          "price_rdev_next": (c("_lp") - stat(c("_np"), h, h // 2)) / c("_pscale"),
+                          "volume_rdev": c("_lv") - stat(c("_rv"), Wn, Wn // 2),
+                          "gap_rdev": c("_ldt") - stat(c("_rg"), Wn, Wn // 2)}))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012
 def label_columns(df, config: ProjectConfig):

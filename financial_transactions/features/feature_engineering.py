@@ -15,8 +15,8 @@ from ..markets import is_24_7, trading_day
 
 # %% auto #0
 __all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'Groups', 'GroupedWindow', 'ewm', 'rolling_mean_std', 'rolling_pandas',
-           'FeatureEngineer', 'ts_ns', 'sort_trades', 'compute_features', 'label_signals', 'label_anomalies',
-           'gold_columns', 'evaluate_labels']
+           'FeatureEngineer', 'ts_ns', 'sort_trades', 'rolling_quantiles', 'compute_features', 'label_signals',
+           'label_anomalies', 'gold_columns', 'evaluate_labels']
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
@@ -114,20 +114,27 @@ def rolling_pandas(x: np.ndarray, w: int, groups: Groups, lag: int = 0, first_va
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c015
 class FeatureEngineer:
-    "Per-symbol, strictly causal trade features with the `ta` library's conventions, vectorised across symbols."
+    "Per-symbol trade features: causal indicators (the `ta` library's conventions), robust levels and the confirmation."
     indicator_columns: ClassVar[list[str]] = ["log_return", "volatility", "rsi", "macd", "macd_signal", "macd_hist",
                                               "bb_upper", "bb_middle", "bb_lower", "vwap", "volume_zscore"]
-    feature_columns: ClassVar[list[str]] = ["return_zscore", "rsi", "macd_hist_norm", "bb_zscore", "bb_width",
-                                            "vwap_dev", "volume_zscore", "log_dt_rel"]
+    scale_free_columns: ClassVar[list[str]] = ["return_zscore", "macd_hist_norm", "bb_zscore", "bb_width", "vwap_dev",
+                                               "log_dt_rel"]
+    robust_columns: ClassVar[list[str]] = ["price_rdev", "volume_rdev", "gap_rdev"]
+    confirm_columns: ClassVar[list[str]] = ["price_rdev_next"]     # the one look-ahead: the next `confirm_horizon` prints
+    feature_columns: ClassVar[list[str]] = ["price_rdev", "price_rdev_next", "volume_rdev", "gap_rdev",
+                                            "return_zscore", "bb_width", "log_dt_rel"]
     required_columns: ClassVar[list[str]] = ["symbol", "ts", "price", "volume"]
 
     def __init__(self, config: ProjectConfig):
         self.config, self.f = config, config.features
 
+    @classmethod
+    def computed_columns(cls) -> list[str]:
+        "Every column `transform` adds, in order: indicators, their scale-free forms, robust levels, the confirmation."
+        return cls.indicator_columns + cls.scale_free_columns + cls.robust_columns + cls.confirm_columns
+
     @property
-    def output_columns(self) -> list[str]:
-        "Every column `transform` adds, in order."
-        return self.indicator_columns + [c for c in self.feature_columns if c not in self.indicator_columns]
+    def output_columns(self) -> list[str]: return self.computed_columns()
 
     def transform(self, trades: pd.DataFrame) -> pd.DataFrame:
         "`trades` sorted per symbol by time, with the indicator and model-input columns added."
@@ -202,6 +209,24 @@ def _session_vwap(price: np.ndarray, volume: np.ndarray, t_ns: np.ndarray, codes
         cpv[s:e] = np.cumsum(pv[s:e]); cv[s:e] = np.cumsum(volume[s:e])
     return _div(cpv, cv)
 
+# %% ../../nbs/20_features.feature_engineering.ipynb #1e40cd11
+def rolling_quantiles(x: np.ndarray, groups: Groups, lo: int, hi: int, qs: tuple[float, ...]) -> list[np.ndarray]:
+    "Quantiles of x over rows [i+lo, i+hi] of each row's group; NaN unless all `hi - lo + 1` values are there."
+    r = pd.Series(x).rolling(GroupedWindow(groups, lo, hi), min_periods=hi - lo + 1)
+    return [r.median().to_numpy() if q == 0.5 else r.quantile(q).to_numpy() for q in qs]
+
+def _robust_levels(price, volume, ldt, g: Groups, f) -> dict[str, np.ndarray]:
+    "`price_rdev`, `price_rdev_next`, `volume_rdev`, `gap_rdev` (see the table above)."
+    W, h = f.robust_window, f.confirm_horizon
+    lp, lv = np.log(price), np.log(np.maximum(volume, 1e-9))
+    q1, med, q3 = rolling_quantiles(lp, g, -W, -1, (0.25, 0.5, 0.75))
+    scale = np.maximum((q3 - q1) / 1.349, f.robust_min_scale)   # NaN stays NaN (np.maximum, unlike np.fmax)
+    (nxt,) = rolling_quantiles(lp, g, 1, h, (0.5,))
+    (vmed,) = rolling_quantiles(lv, g, -W, -1, (0.5,))
+    (gmed,) = rolling_quantiles(ldt, g, -W, -1, (0.5,))
+    return {"price_rdev": (lp - med) / scale, "price_rdev_next": (lp - nxt) / scale,
+            "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed}
+
 # %% ../../nbs/20_features.feature_engineering.ipynb #c020
 def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray,
                      config: ProjectConfig) -> dict[str, np.ndarray]:
@@ -229,7 +254,7 @@ def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.nda
     ldt = np.log1p(g.gap_ms(t_ns))
     lm = pd.Series(ldt).rolling(GroupedWindow(g, -f.volatility_window, -1), min_periods=f.volatility_window).mean().to_numpy()
     out["log_dt_rel"] = ldt - lm
-    return out
+    return out | _robust_levels(price, volume, ldt, g, f)
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c033
 LABEL_MIN_SCALE = 5e-4   # 5 basis points: the smallest price dispersion the excursion rule assumes
@@ -277,8 +302,7 @@ GOLD_KEY_COLUMNS = ["symbol", "ts", "trade_id", "price", "volume", "session_type
 
 def gold_columns() -> list[str]:
     "Gold's columns, in order: keys and raw values, every FeatureEngineer output, the label."
-    return GOLD_KEY_COLUMNS + FeatureEngineer.indicator_columns + [
-        c for c in FeatureEngineer.feature_columns if c not in FeatureEngineer.indicator_columns] + ["label"]
+    return GOLD_KEY_COLUMNS + FeatureEngineer.computed_columns() + ["label"]
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c039
 def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
