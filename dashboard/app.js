@@ -138,8 +138,13 @@ R.anomalies = (d) => {
   const p = d.per_symbol;
   plot("chart-anomalies", [{ type: "bar", x: p.map((r) => esc(r.symbol)), y: p.map((r) => r.flagged), marker: { color: "#d1393c" }, name: "flagged" }],
        { title: `${fmt(d.flagged)} of ${fmt(d.scored)} scored trades flagged` });
+  const days = d.per_day || [];
+  if (days.length) plot("chart-alert-rate", [
+      { type: "bar", x: days.map((r) => esc(r.day)), y: days.map((r) => 100 * r.alert_rate), marker: { color: "#d1393c" }, name: "alert rate" },
+      { type: "scatter", mode: "lines", x: days.map((r) => esc(r.day)), y: days.map(() => 100 * d.alert_budget), line: { dash: "dash", color: "#555" }, name: "budget" }],
+    { title: "alert rate per day (% of scored trades) against the budget", xaxis: { type: "category" } });
   table("table-anomalies", d.top.slice(0, 25), [["ts", "time"], ["symbol", "symbol"], ["price", "price"], ["volume", "volume"],
-        ["anomaly_score", "score"], ["is_anomaly", "flagged"], ["model_version", "model"]]);
+        ["anomaly_score", "score"], ["instant_score", "instant"], ["is_anomaly", "flagged"], ["reasons", "why"], ["model_version", "model"]]);
 };
 
 // ---- key figures

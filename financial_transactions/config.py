@@ -126,8 +126,9 @@ class FeaturesConfig(Strict):
     label_threshold: float = Field(5.0, gt=0)
     label_window: int = Field(21, gt=2)
     label_volume_multiple: float = Field(50.0, gt=1)
+    label_burst_multiple: float = Field(10.0, gt=1)    # a burst: trades arriving this many times faster than usual
     robust_window: int = Field(21, gt=2)          # previous prints whose median and quartiles are a symbol's recent level
-    confirm_horizon: int = Field(5, gt=0)         # next prints of the symbol that confirm (or revert) a print
+    confirm_horizon: int = Field(5, ge=3)         # next prints of the symbol that confirm (or revert) a print
     robust_min_scale: float = Field(1e-4, gt=0)   # the smallest robust price scale, in log units (1 basis point)
     split: SplitConfig = SplitConfig()
 
@@ -147,10 +148,10 @@ class FeaturesConfig(Strict):
 class ModelsConfig(Strict):
     "The tournament: primary metric, operating threshold and each candidate's hyper-parameters."
     primary_metric: Literal["average_precision", "roc_auc", "precision_at_k", "recall", "precision"] = "average_precision"
-    threshold_quantile: float = Field(0.99, gt=0, lt=1)
     alert_budget: float = Field(0.003, gt=0, lt=0.5)   # the share of each symbol's trades that may raise an alert
     budget_window: int = Field(2000, ge=100)           # recent scores of a symbol its alert threshold is learned from
     budget_min_history: int = Field(200, ge=1)         # below this many scores a symbol uses the model's default threshold
+    validation_bars: int = Field(500, ge=0)            # bars of each real series in the real-market validation set; 0 = none
     top_k: int = Field(100, gt=0)
     lightgbm: dict[str, Any] = {}
     xgboost: dict[str, Any] = {}

@@ -80,7 +80,7 @@ def pipeline_section(config: ProjectConfig) -> dict:
 
 # %% ../../nbs/71_dashboard.export.ipynb #c012
 def tournament_section(config: ProjectConfig) -> dict:
-    "The latest tournament's comparison table (its MLflow run's `comparison.csv`)."
+    "The latest tournament's comparison table (its MLflow run's `comparison.csv`), the real-market set's figures (`real_*`) beside the holdout's."
     setup_mlflow(config)
     exp = mlflow.get_experiment_by_name(config.models.experiment)
     runs = mlflow.search_runs([exp.experiment_id], filter_string="attributes.run_name = 'tournament'", order_by=["start_time DESC"],
@@ -89,7 +89,8 @@ def tournament_section(config: ProjectConfig) -> dict:
     run = runs[0]
     with tempfile.TemporaryDirectory(prefix="dash-tournament-") as tmp:  # exported every 30 s: nothing may pile up
         t = pd.read_csv(mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="comparison.csv", dst_path=tmp))
-    metrics = [c for c in ("average_precision", "roc_auc", "precision", "recall", "precision_at_k") if c in t.columns]
+    metrics = [c for c in ("average_precision", "roc_auc", "precision", "recall", "precision_at_k", "alert_rate_normal",
+                           "real_average_precision", "real_precision", "real_recall", "real_alert_rate_normal") if c in t.columns]
     return {"run_id": run.info.run_id, "started_at": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),
             "winner": run.data.tags.get("winner"), "primary_metric": run.data.tags.get("primary_metric", config.models.primary_metric),
             "metrics": metrics, "rows": records(t.drop(columns=[c for c in ("run_id",) if c in t.columns]))}
@@ -171,13 +172,20 @@ def serving_section(config: ProjectConfig) -> dict:
                                      ["request_time", "request_key", "status_code", "error"])}
 
 def anomalies_section(config: ProjectConfig) -> dict:
-    "Flagged trades: per symbol, and the 50 most anomalous."
-    s = _table(config, "scored_trades", ["trade_id", "symbol", "ts", "price", "volume", "anomaly_score", "is_anomaly", "model_version", "scored_at"])
+    "Flagged trades: per symbol, the alert rate of each day against the budget, and the 50 most anomalous with their reasons."
+    s = _table(config, "scored_trades", ["trade_id", "symbol", "ts", "price", "volume", "anomaly_score", "instant_score",
+                                         "is_anomaly", "verdict", "reasons", "model_version", "scored_at"])
     flagged = s[s["is_anomaly"].fillna(False).astype(bool)] if "is_anomaly" in s else s.iloc[:0]
     per_symbol = s.groupby("symbol").agg(scored=("anomaly_score", "size"), flagged=("is_anomaly", "sum")).reset_index() if "symbol" in s else s.iloc[:0]
+    judged = s[s["anomaly_score"].notna()] if "anomaly_score" in s else s.iloc[:0]
+    per_day = (judged.assign(day=pd.to_datetime(judged["ts"], utc=True).dt.strftime("%Y-%m-%d")).groupby("day")
+               .agg(scored=("anomaly_score", "size"), flagged=("is_anomaly", "sum")).reset_index() if len(judged) else pd.DataFrame())
+    if len(per_day): per_day["alert_rate"] = per_day["flagged"] / per_day["scored"]
     return {"scored": len(s), "flagged": len(flagged), "per_symbol": records(per_symbol.sort_values("flagged", ascending=False)),
+            "alert_budget": config.models.alert_budget, "per_day": records(per_day),
+            "insufficient_history": int((s["verdict"] == "insufficient_history").sum()) if "verdict" in s else 0,
             "top": records(s.sort_values("anomaly_score", ascending=False).head(50),
-                           ["ts", "symbol", "price", "volume", "anomaly_score", "is_anomaly", "model_version"])}
+                           ["ts", "symbol", "price", "volume", "anomaly_score", "instant_score", "is_anomaly", "reasons", "model_version"])}
 
 # %% ../../nbs/71_dashboard.export.ipynb #c016
 SECTIONS: dict[str, Callable[[ProjectConfig], dict]] = {

@@ -98,8 +98,10 @@ def robust_level_columns(df, config: ProjectConfig):
     from pyspark.sql import Window as W, functions as F
     f, c = config.features, F.col
     Wn, h = f.robust_window, f.confirm_horizon
-    rows = lambda lo, hi: W.partitionBy("symbol").orderBy("ts", "trade_id").rowsBetween(lo, hi)
+    by = W.partitionBy("symbol").orderBy("ts", "trade_id")
+    rows = lambda lo, hi: by.rowsBetween(lo, hi)
     stat = lambda col, n, i: F.when(F.size(col) == n, F.get(col, i))
+    r = (h - 1) // 2
     return (df.withColumns({"_lp": F.ln("price"), "_lv": F.ln(F.greatest(c("volume"), F.lit(1e-9)))})
             .withColumns({"_rp": F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))),
                           "_np": F.array_sort(F.collect_list("_lp").over(rows(1, h))),
@@ -111,7 +113,9 @@ def robust_level_columns(df, config: ProjectConfig):
             .withColumns({"price_rdev": (c("_lp") - stat(c("_rp"), Wn, Wn // 2)) / c("_pscale"),
                           "price_rdev_next": (c("_lp") - stat(c("_np"), h, h // 2)) / c("_pscale"),
                           "volume_rdev": c("_lv") - stat(c("_rv"), Wn, Wn // 2),
-                          "gap_rdev": c("_ldt") - stat(c("_rg"), Wn, Wn // 2)}))
+                          "gap_rdev": c("_ldt") - stat(c("_rg"), Wn, Wn // 2),
+                          "burst_rdev": F.log1p((F.lead("ts_ms", r).over(by) - F.lag("ts_ms", r).over(by)).cast("double") / max(2 * r, 1))
+                                        - stat(c("_rg"), Wn, Wn // 2)}))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012
 def label_columns(df, config: ProjectConfig):
@@ -125,7 +129,7 @@ def label_columns(df, config: ProjectConfig):
     # exact order statistics of a full frame of Wn rows (Wn = 4j+1): sort the frame and pick the rows
     stat = lambda col, i: F.when(F.size(col) == Wn, F.get(col, i))
     df = (df.withColumns({"_lp": F.ln("price"), "_lv": F.ln(F.greatest(F.col("volume"), F.lit(1e-9))),
-                          "_bx": F.avg("_ldt").over(rows(-10 * Wn, 10 * Wn)) - F.avg("_ldt").over(rows(-h + 1, h)) > math.log(m),
+                          "_bx": F.avg("_ldt").over(rows(-10 * Wn, 10 * Wn)) - F.avg("_ldt").over(rows(-h + 1, h)) > math.log(f.label_burst_multiple),
                           "_ctx": (c("_rn") >= Wn + 1) & (c("_rn") <= c("_n") - 1 - Wn)})
             .withColumns({"_sb": F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))),
                           "_sa": F.array_sort(F.collect_list("_lp").over(rows(1, Wn))),

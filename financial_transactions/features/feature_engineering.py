@@ -120,9 +120,10 @@ class FeatureEngineer:
     scale_free_columns: ClassVar[list[str]] = ["return_zscore", "macd_hist_norm", "bb_zscore", "bb_width", "vwap_dev",
                                                "log_dt_rel"]
     robust_columns: ClassVar[list[str]] = ["price_rdev", "volume_rdev", "gap_rdev"]
-    confirm_columns: ClassVar[list[str]] = ["price_rdev_next"]     # the one look-ahead: the next `confirm_horizon` prints
-    feature_columns: ClassVar[list[str]] = ["price_rdev", "price_rdev_next", "volume_rdev", "gap_rdev",
-                                            "return_zscore", "bb_width", "log_dt_rel"]
+    confirm_columns: ClassVar[list[str]] = ["price_rdev_next", "burst_rdev"]   # the look-ahead: the next `confirm_horizon` prints
+    feature_columns: ClassVar[list[str]] = ["price_rdev", "price_rdev_next", "volume_rdev", "gap_rdev", "burst_rdev",
+                                            "return_zscore"]
+    market_columns: ClassVar[list[str]] = ["bb_width", "volume_zscore", "vwap_dev"]  # the market's state, for drift monitoring
     required_columns: ClassVar[list[str]] = ["symbol", "ts", "price", "volume"]
 
     def __init__(self, config: ProjectConfig):
@@ -215,8 +216,15 @@ def rolling_quantiles(x: np.ndarray, groups: Groups, lo: int, hi: int, qs: tuple
     r = pd.Series(x).rolling(GroupedWindow(groups, lo, hi), min_periods=hi - lo + 1)
     return [r.median().to_numpy() if q == 0.5 else r.quantile(q).to_numpy() for q in qs]
 
-def _robust_levels(price, volume, ldt, g: Groups, f) -> dict[str, np.ndarray]:
-    "`price_rdev`, `price_rdev_next`, `volume_rdev`, `gap_rdev` (see the table above)."
+def _lead(x: np.ndarray, g: Groups, k: int) -> np.ndarray:
+    "x of the row `k` rows later in the same group (NaN at a group's last `k` rows)."
+    out = np.full(len(x), np.nan)
+    if 0 < k < len(x): out[:-k] = x[k:]
+    out[g.pos + k >= g.end - g.start] = np.nan
+    return out
+
+def _robust_levels(price, volume, t_ns, ldt, g: Groups, f) -> dict[str, np.ndarray]:
+    "`price_rdev`, `price_rdev_next`, `volume_rdev`, `gap_rdev`, `burst_rdev` (see the table above)."
     W, h = f.robust_window, f.confirm_horizon
     lp, lv = np.log(price), np.log(np.maximum(volume, 1e-9))
     q1, med, q3 = rolling_quantiles(lp, g, -W, -1, (0.25, 0.5, 0.75))
@@ -224,8 +232,10 @@ def _robust_levels(price, volume, ldt, g: Groups, f) -> dict[str, np.ndarray]:
     (nxt,) = rolling_quantiles(lp, g, 1, h, (0.5,))
     (vmed,) = rolling_quantiles(lv, g, -W, -1, (0.5,))
     (gmed,) = rolling_quantiles(ldt, g, -W, -1, (0.5,))
+    r, t = (h - 1) // 2, t_ns.astype(np.float64)
+    span_ms = (_lead(t, g, r) - g.lag(t, r)) / 1e6 if r else np.full(len(t), np.nan)
     return {"price_rdev": (lp - med) / scale, "price_rdev_next": (lp - nxt) / scale,
-            "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed}
+            "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed, "burst_rdev": np.log1p(span_ms / max(2 * r, 1)) - gmed}
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c020
 def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray,
@@ -254,7 +264,7 @@ def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.nda
     ldt = np.log1p(g.gap_ms(t_ns))
     lm = pd.Series(ldt).rolling(GroupedWindow(g, -f.volatility_window, -1), min_periods=f.volatility_window).mean().to_numpy()
     out["log_dt_rel"] = ldt - lm
-    return out | _robust_levels(price, volume, ldt, g, f)
+    return out | _robust_levels(price, volume, t_ns, ldt, g, f)
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c033
 LABEL_MIN_SCALE = 5e-4   # 5 basis points: the smallest price dispersion the excursion rule assumes
@@ -286,7 +296,7 @@ def label_signals(trades: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     ldt = np.log1p(g.gap_ms(t))
     local, base = roll(ldt, -h + 1, h, "mean"), roll(ldt, -10 * W, 10 * W, "mean", minp=1)
     with np.errstate(invalid="ignore"):
-        burst = base - local > np.log(m)
+        burst = base - local > np.log(f.label_burst_multiple)
     ctx = (g.pos >= W + 1) & (g.pos <= g.end - g.start - 1 - W)
     sig = pd.DataFrame({"price_excursion": price & ctx, "volume_spike": vol & ctx, "trade_burst": burst & ctx})
     sig["label"] = sig.any(axis=1).astype(np.int64)

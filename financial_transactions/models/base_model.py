@@ -19,12 +19,13 @@ from ..config import ProjectConfig
 from ..features.feature_engineering import FeatureEngineer
 
 # %% auto #0
-__all__ = ['METRICS', 'SMALL_BATCH', 'CANDIDATES', 'precision_at_k', 'anomaly_metrics', 'ModelResult', 'NotFittedError',
-           'default_feature_columns', 'feature_matrix', 'BaseAnomalyModel', 'synthetic_anomaly_frame', 'LightGBMModel',
-           'XGBoostModel', 'RandomForestModel', 'IsolationForestModel']
+__all__ = ['METRICS', 'SMALL_BATCH', 'CANDIDATES', 'precision_at_k', 'anomaly_metrics', 'ModelResult', 'AlertBudget',
+           'NotFittedError', 'default_feature_columns', 'feature_matrix', 'BaseAnomalyModel', 'synthetic_anomaly_frame',
+           'LightGBMModel', 'XGBoostModel', 'RandomForestModel', 'IsolationForestModel']
 
 # %% ../../nbs/40_models.base_model.ipynb #c006
-METRICS = ("average_precision", "roc_auc", "precision", "recall", "precision_at_k")
+METRICS = ("average_precision", "roc_auc", "precision", "recall", "precision_at_k", "alert_rate_normal",
+           "alert_rate_worst_symbol")
 
 def precision_at_k(y_true, scores, k: int) -> float:
     "Share of true anomalies among the `k` highest scores (ties broken by row order)."
@@ -33,19 +34,24 @@ def precision_at_k(y_true, scores, k: int) -> float:
     top = np.argsort(-s, kind="stable")[: min(k, len(y))]
     return float(y[top].mean())
 
-def anomaly_metrics(y_true, scores, threshold: float, top_k: int = 100) -> dict[str, float]:
-    "Ranking and operating-point metrics of anomaly `scores` against 0/1 labels."
+def anomaly_metrics(y_true, scores, threshold, top_k: int = 100, symbols=None) -> dict[str, float]:
+    "Ranking and operating-point metrics of anomaly `scores` against 0/1 labels (`threshold`: one, or one per row)."
     y, s = np.asarray(y_true).astype(int), np.asarray(scores, dtype=float)
     if len(y) != len(s): raise ValueError(f"{len(y)} labels but {len(s)} scores")
     if np.isnan(s).any(): raise ValueError(f"{int(np.isnan(s).sum())} scores are NaN")
     both = len(np.unique(y)) == 2
-    flagged = s >= threshold
+    flagged = s >= np.asarray(threshold, dtype=float)
     tp = int((flagged & (y == 1)).sum())
+    normal = y == 0
+    per_symbol = (pd.Series(flagged[normal]).groupby(np.asarray(symbols)[normal]).mean()
+                  if symbols is not None and normal.any() else pd.Series([flagged[normal].mean()] if normal.any() else [], dtype=float))
     return {"average_precision": float(average_precision_score(y, s)) if both else math.nan,
             "roc_auc": float(roc_auc_score(y, s)) if both else math.nan,
             "precision": tp / int(flagged.sum()) if flagged.any() else 0.0,
             "recall": tp / int(y.sum()) if y.any() else math.nan,
             "precision_at_k": precision_at_k(y, s, top_k),
+            "alert_rate_normal": float(flagged[normal].mean()) if normal.any() else math.nan,
+            "alert_rate_worst_symbol": float(per_symbol.max()) if len(per_symbol) else math.nan,
             "flagged_rate": float(flagged.mean()) if len(y) else math.nan,
             "positive_rate": float(y.mean()) if len(y) else math.nan}
 
@@ -72,11 +78,51 @@ class ModelResult:
 
     def row(self) -> dict[str, Any]:
         "A flat dict for the comparison table."
-        return {"model": self.name, "model_type": self.model_type, **{k: self.metrics.get(k, math.nan) for k in METRICS},
+        real = {k: v for k, v in self.metrics.items() if k.startswith("real_") and not k.startswith("real_recall_")}
+        return {"model": self.name, "model_type": self.model_type, **{k: self.metrics.get(k, math.nan) for k in METRICS}, **real,
                 "threshold": self.threshold, "train_seconds": self.train_seconds, "score_seconds": self.score_seconds,
                 "n_train": self.n_train, "n_test": self.n_test, "run_id": self.run_id}
 
     def to_dict(self) -> dict[str, Any]: return asdict(self)
+
+# %% ../../nbs/40_models.base_model.ipynb #5e6c3d12
+@dataclass
+class AlertBudget:
+    "Per-symbol alert thresholds that flag a share `rate` of each symbol's trades; `default` for a symbol not seen."
+    rate: float
+    default: float
+    thresholds: dict[str, float] = field(default_factory=dict)
+    window: int = 2000
+    min_history: int = 200
+
+    @classmethod
+    def learn(cls, symbols, scores, rate: float, window: int = 2000, min_history: int = 200) -> AlertBudget:
+        "The budget's thresholds from scores in time order (each symbol's last `window`)."
+        s = np.asarray(scores, dtype=float)
+        if not len(s): raise ValueError("an alert budget needs scores to learn from")
+        q = 1.0 - rate
+        th = {str(k): float(np.quantile(v.to_numpy()[-window:], q))
+              for k, v in pd.Series(s).groupby(np.asarray(symbols), sort=True) if len(v) >= min_history}
+        return cls(rate, float(np.quantile(s, q)), th, window, min_history)
+
+    def for_symbols(self, symbols) -> np.ndarray:
+        "The learned threshold of each row's symbol (the default for a symbol not seen)."
+        return np.array(pd.Series(np.asarray(symbols, dtype=object)).map(self.thresholds).fillna(self.default), dtype=np.float64)
+
+    def adapt(self, symbols, scores, history: pd.DataFrame | None = None) -> np.ndarray:
+        "Per row (in time order per symbol): the quantile of the symbol's previous `window` scores, `history` (symbol, score) first."
+        sym, s = np.asarray(symbols, dtype=object), np.asarray(scores, dtype=float)
+        out = self.for_symbols(sym)
+        prior = history.groupby("symbol")["score"] if history is not None and len(history) else None
+        for k, idx in pd.Series(np.arange(len(s))).groupby(sym, sort=False):
+            idx = idx.to_numpy()
+            past = prior.get_group(k).to_numpy()[-self.window:] if prior is not None and k in prior.groups else np.array([])
+            x = pd.Series(np.concatenate([past, s[idx]]))
+            q = x.rolling(self.window, min_periods=self.min_history).quantile(1.0 - self.rate).shift(1).to_numpy()[len(past):]
+            out[idx] = np.where(np.isnan(q), out[idx], q)
+        return out
+
+    def to_dict(self) -> dict: return asdict(self)
 
 # %% ../../nbs/40_models.base_model.ipynb #c011
 class NotFittedError(RuntimeError):
@@ -106,20 +152,25 @@ class BaseAnomalyModel:
     supervised: ClassVar[bool] = True      # learns from the label; the isolation forest does not
     default_params: ClassVar[dict] = {}
 
-    def __init__(self, feature_columns: list[str], params: dict | None = None, threshold_quantile: float = 0.99,
-                 top_k: int = 100, n_jobs: int = 2, label_col: str = "label"):
+    def __init__(self, feature_columns: list[str], params: dict | None = None, alert_budget: float = 0.003,
+                 top_k: int = 100, n_jobs: int = 2, label_col: str = "label", budget_window: int = 2000,
+                 budget_min_history: int = 200):
         if not feature_columns: raise ValueError("feature_columns is empty")
-        self.feature_columns, self.threshold_quantile, self.top_k = list(feature_columns), threshold_quantile, top_k
+        self.feature_columns, self.alert_budget, self.top_k = list(feature_columns), alert_budget, top_k
+        self.budget_window, self.budget_min_history = budget_window, budget_min_history
         self.n_jobs, self.label_col = n_jobs, label_col
         self.params = {**self.default_params, **(params or {})}
         self.model_, self.threshold, self.fill_values_, self.train_seconds, self.n_train = None, None, None, math.nan, 0
+        self.budget: AlertBudget | None = None
+        self.instant: BaseAnomalyModel | None = None   # the causal twin, when the model uses confirmation features
 
     @classmethod
     def from_config(cls, config: ProjectConfig, feature_columns: list[str] | None = None, **kw) -> BaseAnomalyModel:
         "The candidate with its hyper-parameters from `models.<name>` in `project_config.yml`."
         m = config.models
         return cls(feature_columns or default_feature_columns(config), params=getattr(m, cls.name),
-                   threshold_quantile=m.threshold_quantile, top_k=m.top_k, n_jobs=m.n_jobs, **kw)
+                   alert_budget=m.alert_budget, top_k=m.top_k, n_jobs=m.n_jobs, budget_window=m.budget_window,
+                   budget_min_history=m.budget_min_history, **kw)
 
     @property
     def model_type(self) -> str: return type(self).__name__
@@ -142,21 +193,50 @@ class BaseAnomalyModel:
 # %% ../../nbs/40_models.base_model.ipynb #c014
 @patch
 def fit(self: BaseAnomalyModel, df: pd.DataFrame) -> BaseAnomalyModel:
-    "Train on `df` and fix the operating threshold at the training scores' `threshold_quantile`."
+    "Train on `df`, then learn the alert budget (per symbol) from the training scores; `threshold` is its default."
     if len(df) == 0: raise ValueError("cannot fit on an empty frame")
     X = feature_matrix(df, self.feature_columns)
     with warnings.catch_warnings():  # an all-missing column has no median: it is filled with 0
         warnings.simplefilter("ignore", RuntimeWarning)
         self.fill_values_ = np.nan_to_num(np.nanmedian(X, axis=0))
     X = np.where(np.isnan(X), self.fill_values_, X)
+    self.train_quantiles_ = tuple(np.quantile(X, [0.5, 0.25, 0.75], axis=0))   # the robust z of `contributions`
     y = self._y(df) if self.supervised else None
     if self.supervised and len(np.unique(y)) < 2: raise ValueError(f"{self.name}: the training labels have a single class")
     t0 = time.perf_counter()
     self._fit(X, y)
     self.train_seconds, self.n_train = time.perf_counter() - t0, len(df)
     # through `score`, the serving path (a booster's in-training prediction cache can differ in the last bits)
-    self.threshold = float(np.quantile(self.score(df), self.threshold_quantile))
+    self.learn_budget(df, self.score(df))
+    self.instant = self._instant_twin(df)
     return self
+
+@patch
+def _instant_twin(self: BaseAnomalyModel, df: pd.DataFrame) -> BaseAnomalyModel | None:
+    "The same model on the causal features alone (None when the model uses no confirmation feature)."
+    causal = [c for c in self.feature_columns if c not in FeatureEngineer.confirm_columns]
+    if len(causal) in (0, len(self.feature_columns)): return None
+    return type(self)(causal, self.params, self.alert_budget, self.top_k, self.n_jobs, self.label_col,
+                      self.budget_window, self.budget_min_history).fit(df)
+
+@patch
+def score_instant(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
+    "The instant score: what the model can say when a trade arrives, before its confirmation is in (its causal twin)."
+    return (getattr(self, "instant", None) or self).score(df)
+
+@patch
+def learn_budget(self: BaseAnomalyModel, df: pd.DataFrame, scores: np.ndarray) -> AlertBudget:
+    "Learn the alert budget from `scores` of `df`'s rows (per symbol if `df` has one); sets `threshold` to its default."
+    symbols = df["symbol"].to_numpy() if "symbol" in df.columns else np.full(len(df), "")
+    self.budget = AlertBudget.learn(symbols, scores, self.alert_budget, self.budget_window, self.budget_min_history)
+    self.threshold = self.budget.default
+    return self.budget
+
+@patch
+def thresholds(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
+    "The operating threshold of each row of `df`: its symbol's, from the budget (the default without a symbol column)."
+    if self.budget is None or "symbol" not in df.columns: return np.full(len(df), self.threshold, dtype=np.float64)
+    return self.budget.for_symbols(df["symbol"].to_numpy())
 
 @patch
 def score(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
@@ -166,8 +246,8 @@ def score(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
 
 @patch
 def predict(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
-    "Whether each row is flagged at the operating threshold."
-    return self.score(df) >= self.threshold
+    "Whether each row is flagged at its operating threshold."
+    return self.score(df) >= self.thresholds(df)
 
 @patch
 def evaluate(self: BaseAnomalyModel, df: pd.DataFrame) -> ModelResult:
@@ -175,7 +255,8 @@ def evaluate(self: BaseAnomalyModel, df: pd.DataFrame) -> ModelResult:
     t0 = time.perf_counter()
     s = self.score(df)
     secs = time.perf_counter() - t0
-    return ModelResult(self.name, self.model_type, anomaly_metrics(self._y(df), s, self.threshold, self.top_k),
+    sym = df["symbol"].to_numpy() if "symbol" in df.columns else None
+    return ModelResult(self.name, self.model_type, anomaly_metrics(self._y(df), s, self.thresholds(df), self.top_k, sym),
                        self.threshold, self.train_seconds, secs, self.n_train, len(df), dict(self.params))
 
 # %% ../../nbs/40_models.base_model.ipynb #c016
@@ -267,3 +348,36 @@ class IsolationForestModel(BaseAnomalyModel):
     def _score(self, X): return -self.model_.score_samples(X)  # shorter isolation path = more anomalous = higher
 
 CANDIDATES: dict[str, type[BaseAnomalyModel]] = {c.name: c for c in (LightGBMModel, XGBoostModel, RandomForestModel, IsolationForestModel)}
+
+# %% ../../nbs/40_models.base_model.ipynb #803ac0be
+@patch
+def evaluate_unseen(self: BaseAnomalyModel, df: pd.DataFrame) -> dict[str, float]:
+    "Metrics on `df` (in time order per symbol) at each symbol's adaptive threshold; `recall_<kind>` per anomaly kind."
+    if self.budget is None: raise NotFittedError(f"{self.name} is not fitted: call fit() first")
+    s, y, sym = self.score(df), self._y(df), df["symbol"].to_numpy()
+    th = self.budget.adapt(sym, s)
+    out = anomaly_metrics(y, s, th, self.top_k, sym)
+    if "kind" in df.columns:
+        flagged, kind = s >= th, df["kind"].to_numpy()
+        for k in sorted(set(kind[y == 1])): out[f"recall_{k}"] = float(flagged[kind == k].mean())
+    return out
+
+# %% ../../nbs/40_models.base_model.ipynb #7e1338a0
+@patch
+def contributions(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
+    "Per row and feature, how much it raised the score: TreeSHAP for the boosters, the robust z against training for the others."
+    X = self._X(df)
+    if self.name == "lightgbm": return self.model_.predict(X, pred_contrib=True)[:, :-1]
+    if self.name == "xgboost":
+        from xgboost import DMatrix
+        return self.model_.get_booster().predict(DMatrix(X), pred_contribs=True)[:, :-1]
+    med, q1, q3 = self.train_quantiles_
+    return np.abs(X - med) / np.maximum((q3 - q1) / 1.349, 1e-12)
+
+@patch
+def reasons(self: BaseAnomalyModel, df: pd.DataFrame, k: int = 3) -> list[str]:
+    "The `k` features that raised each row's score most, as 'feature=value, ...' (largest first)."
+    if len(df) == 0: return []
+    c, X = self.contributions(df), feature_matrix(df, self.feature_columns)
+    top = np.argsort(-c, axis=1, kind="stable")[:, :k]
+    return [", ".join(f"{self.feature_columns[j]}={X[i, j]:+.3g}" for j in row if c[i, j] > 0) for i, row in enumerate(top)]

@@ -17,8 +17,8 @@ from mlflow.exceptions import MlflowException
 from fastcore.basics import patch
 
 from ..config import GateConfig, ProjectConfig
-from .base_model import METRICS, anomaly_metrics, default_feature_columns
-from .model_validator import ModelValidator, model_inputs, ValidationReport, floor_violations
+from .base_model import METRICS, default_feature_columns
+from .model_validator import ModelValidator, ValidationReport, floor_violations, holdout_metrics
 from .registry import (CHAMPION, LATEST, _client, _not_found, alias_version, capture_state, load_model,
                                                     set_alias, version_tags)
 from ..runtime import read_table, setup_mlflow, table_exists, table_version, write_table
@@ -127,11 +127,8 @@ class ChampionChallenger:
         return read_table(name, version=v, config=self.config), v
 
     def evaluate(self, version: int, holdout: pd.DataFrame) -> dict[str, float]:
-        "Metrics of registered `version` re-scored on `holdout` through its pyfunc, at its own threshold."
-        model = load_model(self.config, version=version)
-        out = model.predict(model_inputs(model, holdout))  # each model its own feature list
-        threshold = float(model.unwrap_python_model().threshold)
-        return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k)
+        "Metrics of registered `version` re-scored on `holdout` through its pyfunc, at its own per-symbol thresholds."
+        return holdout_metrics(load_model(self.config, version=version), holdout, self.label_col, self.config.models.top_k)
 
 # %% ../../nbs/45_models.champion_challenger.ipynb #c019
 @patch
@@ -141,9 +138,7 @@ def _score_champion(self: ChampionChallenger, version: int, holdout: pd.DataFram
     except Exception as e:
         return None, f"champion v{version} {'is unloadable' if _unloadable(e) else 'could not be loaded'}: {_err(e)}", _unloadable(e)
     try:
-        out = model.predict(model_inputs(model, holdout))
-        threshold = float(model.unwrap_python_model().threshold)
-        return anomaly_metrics(holdout[self.label_col].to_numpy(), out["anomaly_score"].to_numpy(), threshold, self.config.models.top_k), "", False
+        return holdout_metrics(model, holdout, self.label_col, self.config.models.top_k), "", False
     except Exception as e: return None, f"champion v{version} could not be scored: {_err(e)}", False
 
 @patch

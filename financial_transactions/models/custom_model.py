@@ -40,6 +40,7 @@ class CustomModel(mlflow.pyfunc.PythonModel):
         self.model = model
         self.feature_columns = list(model.feature_columns)
         self.threshold = float(model.threshold)
+        self.budget = model.budget
         self.model_type = model.model_type
         self.feature_code_version = feature_code_version or globals()["feature_code_version"]()
 
@@ -52,15 +53,17 @@ class CustomModel(mlflow.pyfunc.PythonModel):
         return model_input  # `score` checks the feature columns (present, numeric, finite) and names any bad one
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
-        "`anomaly_score` (higher = more anomalous) and `is_anomaly` (score at or above the threshold) per row."
+        "`anomaly_score` (higher = more anomalous), `is_anomaly` (score at or above the threshold) and `instant_score` per row."
         df = self.validate(model_input)
-        if len(df) == 0: return pd.DataFrame({"anomaly_score": np.array([], dtype=np.float64), "is_anomaly": np.array([], dtype=bool)})
+        if len(df) == 0: return pd.DataFrame({"anomaly_score": np.array([], dtype=np.float64), "is_anomaly": np.array([], dtype=bool),
+                                              "instant_score": np.array([], dtype=np.float64)})
         s = self.model.score(df)
-        return pd.DataFrame({"anomaly_score": s, "is_anomaly": s >= self.threshold}, index=df.index)
+        return pd.DataFrame({"anomaly_score": s, "is_anomaly": s >= self.threshold, "instant_score": self.model.score_instant(df)}, index=df.index)
 
     def describe(self) -> dict[str, Any]:
         "What the model needs and how it decides: the registry tags are made from this."
         return {"model_type": self.model_type, "feature_columns": self.feature_columns, "threshold": self.threshold,
+                "alert_budget": getattr(self.budget, "rate", None),
                 "feature_code_version": self.feature_code_version}
 
 # %% ../../nbs/41_models.custom_model.ipynb #c014
@@ -80,12 +83,13 @@ def pip_requirements() -> list[str]:
     return out
 
 def model_signature(train_df: pd.DataFrame, feature_columns: list[str]):
-    "Input schema from the training frame's feature dtypes; output `anomaly_score` (double), `is_anomaly` (boolean)."
+    "Input schema from the training frame's feature dtypes; output `anomaly_score` (double), `is_anomaly` (boolean), `instant_score` (double)."
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
     from mlflow.models import infer_signature
     inputs = infer_signature(train_df[list(feature_columns)].head(5)).inputs
-    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double", "anomaly_score"), ColSpec("boolean", "is_anomaly")]))
+    return ModelSignature(inputs=inputs, outputs=Schema([ColSpec("double", "anomaly_score"), ColSpec("boolean", "is_anomaly"),
+                                                         ColSpec("double", "instant_score")]))
 
 def log_custom_model(model: BaseAnomalyModel, train_df: pd.DataFrame, name: str = "model",
                      include_package: bool | None = None):

@@ -27,17 +27,21 @@ __all__ = ['RANK_KEYS', 'robust_zscore', 'RobustZScoreBaseline', 'rank_results',
 
 # %% ../../nbs/42_models.model_tournament.ipynb #c006
 def robust_zscore(df: pd.DataFrame, window: int = 50, min_periods: int = 10) -> np.ndarray:
-    "|r - median| / (1.4826 MAD) of each trade's log return against its symbol's previous `window` returns (0 without history)."
+    "Per trade: the larger robust z-score (|x - median| / 1.4826 MAD of the symbol's previous `window`) of its log return and log volume."
     missing = [c for c in ("symbol", "ts", "price") if c not in df.columns]
     if missing: raise ValueError(f"the baseline needs columns {missing}")
-    order = df[["symbol", "ts", "price"]].reset_index(drop=True).sort_values(["symbol", "ts"], kind="stable")
-    r = np.log(order["price"].astype(float)).groupby(order["symbol"], sort=False).diff()
+    cols = ["symbol", "ts", "price"] + (["volume"] if "volume" in df.columns else [])
+    order = df[cols].reset_index(drop=True).sort_values(["symbol", "ts"], kind="stable")
+    by = order["symbol"]
     def z(x: pd.Series) -> pd.Series:
         past = x.shift(1)
         med = past.rolling(window, min_periods=min_periods).median()
         mad = (past - med).abs().rolling(window, min_periods=min_periods).median()
         return (x - med).abs() / (1.4826 * mad + 1e-12)
-    out = r.groupby(order["symbol"], sort=False).transform(z).fillna(0.0)
+    out = np.log(order["price"].astype(float)).groupby(by, sort=False).diff().groupby(by, sort=False).transform(z).fillna(0.0)
+    if "volume" in order:
+        lv = np.log(np.maximum(order["volume"].astype(float), 1e-9))
+        out = np.maximum(out, lv.groupby(by, sort=False).transform(z).fillna(0.0))
     return out.sort_index().to_numpy(dtype=np.float64)  # back to the input's row order
 
 class RobustZScoreBaseline(BaseAnomalyModel):
@@ -45,13 +49,13 @@ class RobustZScoreBaseline(BaseAnomalyModel):
     name = "robust_zscore_baseline"
     supervised = False
 
-    def __init__(self, window: int = 50, threshold_quantile: float = 0.99, top_k: int = 100, label_col: str = "label"):
-        super().__init__(["price"], {"window": window}, threshold_quantile, top_k, 1, label_col)
+    def __init__(self, window: int = 50, alert_budget: float = 0.003, top_k: int = 100, label_col: str = "label", **kw):
+        super().__init__(["price"], {"window": window}, alert_budget, top_k, 1, label_col, **kw)
         self.window = window
 
     def fit(self, df: pd.DataFrame) -> RobustZScoreBaseline:
         self.model_, self.n_train, self.train_seconds = "rule", len(df), 0.0
-        self.threshold = float(np.quantile(self.score(df), self.threshold_quantile))
+        self.learn_budget(df, self.score(df))
         return self
 
     def score(self, df: pd.DataFrame) -> np.ndarray: return robust_zscore(df, self.window)
@@ -126,8 +130,9 @@ class ModelTournament:
 
 # %% ../../nbs/42_models.model_tournament.ipynb #c015
 @patch
-def run(self: ModelTournament, train: pd.DataFrame, test: pd.DataFrame, data_tags: dict | None = None) -> TournamentResult:
-    "Fit every candidate on `train`, evaluate on `test`, rank; `data_tags` (table versions) go on every run."
+def run(self: ModelTournament, train: pd.DataFrame, test: pd.DataFrame, data_tags: dict | None = None,
+        validation: pd.DataFrame | None = None) -> TournamentResult:
+    "Fit every candidate on `train`, evaluate on `test`, rank; report on `validation` (unseen markets) beside; `data_tags` go on every run."
     if "label" not in test.columns or int(test["label"].sum()) == 0:
         raise ValueError("the holdout has no positive labels: average precision is undefined, nothing can be ranked")
     t0, data_tags = time.perf_counter(), dict(data_tags or {})
@@ -137,16 +142,24 @@ def run(self: ModelTournament, train: pd.DataFrame, test: pd.DataFrame, data_tag
         models, results = {}, []
         for name in self.candidates:
             model = self.build(name).fit(train)
-            res = model.evaluate(test)
+            res = _with_validation(model.evaluate(test), model, validation)
             if self.log_to_mlflow: res = log_candidate(model, res, train, tags=data_tags, nested=True)
             models[name], _ = model, results.append(res)
-        baseline = RobustZScoreBaseline(m.baseline_window, m.threshold_quantile, m.top_k).fit(train).evaluate(test)
+        b = RobustZScoreBaseline(m.baseline_window, m.alert_budget, m.top_k, budget_window=m.budget_window,
+                                 budget_min_history=m.budget_min_history).fit(train)
+        baseline = _with_validation(b.evaluate(test), b, validation)
         out = TournamentResult(rank_results(results, self.primary_metric), models, baseline, self.primary_metric,
                                time.perf_counter() - t0, parent.info.run_id if parent else None, data_tags)
         if self.log_to_mlflow: self._log_summary(out)
         return out
     finally:
         if parent: mlflow.end_run()
+
+def _with_validation(res: ModelResult, model: BaseAnomalyModel, validation: pd.DataFrame | None) -> ModelResult:
+    "`res` with the model's metrics on the validation set (unseen markets, adaptive thresholds) as `real_*` (when it has the model's features)."
+    if validation is not None and len(validation) and set(model.feature_columns) <= set(validation.columns):
+        res.metrics.update({f"real_{k}": v for k, v in model.evaluate_unseen(validation).items()})
+    return res
 
 @patch
 def _log_summary(self: ModelTournament, out: TournamentResult) -> None:

@@ -14,11 +14,12 @@ import pandas as pd
 from fastcore.basics import patch
 
 from ..config import ProjectConfig
-from .base_model import default_feature_columns
+from .base_model import anomaly_metrics, default_feature_columns
 from .registry import load_model
 
 # %% auto #0
-__all__ = ['CheckResult', 'ValidationReport', 'floor_violations', 'ModelValidator', 'model_inputs']
+__all__ = ['CheckResult', 'ValidationReport', 'floor_violations', 'ModelValidator', 'alert_rate_check', 'holdout_metrics',
+           'model_inputs']
 
 # %% ../../nbs/44_models.model_validator.ipynb #c005
 @dataclass
@@ -82,7 +83,24 @@ class ModelValidator:
         bad = floor_violations(metrics, self.config.gate.floors) if metrics is not None else ["no holdout metrics given"]
         rep.checks.append(CheckResult("metrics", not bad, "; ".join(bad) or
                                       ", ".join(f"{k} {metrics.get(k, math.nan):.4f} >= {v}" for k, v in sorted(self.config.gate.floors.items()))))
+        rep.checks.append(CheckResult("alert_rate", *alert_rate_check(metrics, self.config.models.alert_budget)))
         return rep
+
+def alert_rate_check(metrics: dict[str, float] | None, budget: float) -> tuple[bool, str]:
+    "(passed, detail): the alert rate on normal holdout trades is at most twice the budget."
+    r = (metrics or {}).get("alert_rate_normal", math.nan)
+    if r is None or math.isnan(r): return False, "no alert rate on normal trades was measured"
+    worst = (metrics or {}).get("alert_rate_worst_symbol", math.nan)
+    detail = f"alerts on {r:.3%} of normal trades (worst symbol {worst:.3%}), budget {budget:.3%}"
+    return r <= 2 * budget, detail + (" : more than twice the budget" if r > 2 * budget else "")
+
+def holdout_metrics(model, holdout: pd.DataFrame, label_col: str = "label", top_k: int = 100) -> dict[str, float]:
+    "Metrics of a loaded pyfunc on `holdout`, each trade at its symbol's threshold (the model's budget; else its threshold)."
+    out = model.predict(model_inputs(model, holdout))  # each model its own feature list
+    pm = model.unwrap_python_model()
+    budget, sym = getattr(pm, "budget", None), (holdout["symbol"].to_numpy() if "symbol" in holdout.columns else None)
+    th = budget.for_symbols(sym) if budget is not None and sym is not None else float(pm.threshold)
+    return anomaly_metrics(holdout[label_col].to_numpy(), out["anomaly_score"].to_numpy(), th, top_k, sym)
 
 # %% ../../nbs/44_models.model_validator.ipynb #c011
 @patch

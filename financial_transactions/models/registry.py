@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..config import ProjectConfig
+from ..features.real_markets import real_market_validation
 from .custom_model import feature_code_version
 from .model_tournament import ModelTournament, load_train_test
 from ..runtime import setup_mlflow, table_exists, table_version
@@ -129,11 +130,11 @@ def load_champion(config: ProjectConfig):
 
 # %% ../../nbs/43_models.registry.ipynb #c017
 def train_and_register(config: ProjectConfig, feature_columns: list[str] | None = None, max_train_rows: int | None = None):
-    "Tournament on the feature tables (the most recent `max_train_rows`, default `models.max_train_rows`), winner registered; returns (TournamentResult, version)."
+    "Tournament on the feature tables (the most recent `max_train_rows`), reported on the real-market set too; winner registered; returns (TournamentResult, version)."
     setup_mlflow(config)
     rows = config.models.max_train_rows if max_train_rows is None else max_train_rows
     train, test, tags = load_train_test(config, rows or None)
-    result = ModelTournament(config, feature_columns).run(train, test, data_tags=tags)
+    result = ModelTournament(config, feature_columns).run(train, test, data_tags=tags, validation=real_market_validation(config))
     return result, register_winner(config, result)
 
 # %% ../../nbs/43_models.registry.ipynb #c020

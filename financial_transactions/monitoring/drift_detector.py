@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from fastcore.basics import patch
 
 from ..config import DriftConfig, ProjectConfig
+from ..features.feature_engineering import FeatureEngineer
 from ..io import TIMESTAMP, new_run_id, utc_datetime
 from ..models.registry import Champion, champion
 from ..runtime import (is_databricks, read_arrow, read_spark_table, read_table, table_version,
@@ -24,8 +25,8 @@ from ..runtime import (is_databricks, read_arrow, read_spark_table, read_table, 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'DRIFT_SCHEMA', 'quantile_edges', 'bin_counts', 'psi_from_counts', 'js_from_counts',
            'is_categorical', 'category_counts', 'drift_counts', 'bin_labels', 'psi', 'js_distance', 'drift_bins',
-           'DriftSummary', 'DriftDetector', 'drift_histograms', 'flatten_features', 'Window', 'reference_window',
-           'current_window', 'spark_windows', 'drift_rows', 'DriftRun', 'detect_drift']
+           'DriftSummary', 'DriftDetector', 'drift_columns', 'drift_histograms', 'flatten_features', 'Window',
+           'reference_window', 'current_window', 'spark_windows', 'drift_rows', 'DriftRun', 'detect_drift']
 
 # %% ../../nbs/51_monitoring.drift_detector.ipynb #c006
 def _probs(bins: int) -> np.ndarray: return np.linspace(0, 1, bins + 1)[1:-1]
@@ -215,6 +216,12 @@ def _pandas_stats(det: DriftDetector, reference: pd.DataFrame, current: pd.DataF
     if det.threads > 1 and len(feats) > 1:
         with ThreadPoolExecutor(det.threads) as ex: return list(ex.map(one, feats))
     return [one(f) for f in feats]
+
+# %% ../../nbs/51_monitoring.drift_detector.ipynb #eac2ca1c
+def drift_columns(feature_columns: list[str], *frame_columns) -> list[str]:
+    "The champion's features, then the market-state columns every frame has (`FeatureEngineer.market_columns`)."
+    have = [set(c) for c in frame_columns]
+    return list(feature_columns) + [c for c in FeatureEngineer.market_columns if c not in feature_columns and all(c in h for h in have)]
 
 # %% ../../nbs/51_monitoring.drift_detector.ipynb #c033
 def _sample(df, cols: list[str], n: int) -> pd.DataFrame:
@@ -419,7 +426,7 @@ def detect_drift(config: ProjectConfig, champ: Champion | None = None, minutes: 
     if engine == "spark": ref, cur = spark_windows(config, champ, minutes)
     else: ref, cur = reference_window(config, champ), current_window(config, champ.feature_columns, minutes)
     det = DriftDetector(config)
-    res = det.compute(ref.data, cur.data, champ.feature_columns)
+    res = det.compute(ref.data, cur.data, drift_columns(champ.feature_columns, ref.data.columns, cur.data.columns))
     summ = det.summarize(res)
     run_id = run_id or new_run_id("drift-")
     v = write_table(drift_rows(res, summ, ref, cur, champ, run_id), config.table("drift_monitoring"), config=config) if write else None

@@ -15,6 +15,8 @@ import pyarrow.compute as pc
 
 from ..config import ProjectConfig
 from ..io import TIMESTAMP, new_run_id
+from ..features.feature_engineering import FeatureEngineer
+from ..models.base_model import AlertBudget
 from ..models.registry import Champion, champion
 from .alert_manager import Alert, AlertManager
 from .drift_detector import flatten_features
@@ -22,12 +24,14 @@ from .performance_monitor import row_keys
 from ..runtime import get_spark, read_spark_table, read_table, table_exists, table_schema, write_table
 
 # %% auto #0
-__all__ = ['log', 'CARRIED', 'SCORE_COLUMNS', 'scored_schema', 'ScoringRun', 'anomaly_alert', 'score_new_trades']
+__all__ = ['log', 'INSUFFICIENT_HISTORY', 'CARRIED', 'SCORE_COLUMNS', 'scored_schema', 'ScoringRun', 'anomaly_alert',
+           'model_budget', 'recent_scores', 'apply_budget', 'judge_rows', 'with_reasons', 'score_new_trades']
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c006
 log = logging.getLogger(__name__)
+INSUFFICIENT_HISTORY = "insufficient_history"   # the verdict of a trade whose symbol has too few prints for a level yet
 CARRIED = ("trade_id", "symbol", "ts", "price", "volume", "session_type")   # gold columns copied to each scored row when present
-SCORE_COLUMNS = [("anomaly_score", pa.float64()), ("is_anomaly", pa.bool_()), ("verdict", pa.string()),
+SCORE_COLUMNS = [("anomaly_score", pa.float64()), ("instant_score", pa.float64()), ("is_anomaly", pa.bool_()), ("verdict", pa.string()), ("reasons", pa.string()),
                  ("model_name", pa.string()), ("model_version", pa.string()), ("threshold", pa.float64()),
                  ("feature_table_version", pa.int64()), ("scored_at", TIMESTAMP), ("run_id", pa.string()),
                  ("label", pa.int64()), ("labeled_at", TIMESTAMP)]
@@ -59,8 +63,9 @@ class ScoringRun:
 def anomaly_alert(config: ProjectConfig, run: ScoringRun):
     "One alert for all anomalies of a run (the worst ten listed), or None when there are none."
     if not run.n_anomalies: return None
-    cols = [c for c in ("symbol", "ts", "price", "volume", "anomaly_score") if c in run.top]
-    lines = "\n".join("• " + ", ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols) for r in run.top.head(10).to_dict("records"))
+    cols = [c for c in ("symbol", "ts", "price", "volume", "anomaly_score", "reasons") if c in run.top]
+    lines = "\n".join("• " + ", ".join(f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols if r[c] is not None)
+                      for r in run.top.head(10).to_dict("records"))
     share = run.n_anomalies / max(run.n_new, 1)
     return Alert("critical" if share > 0.05 else "warning", f"{run.n_anomalies} anomalous trades ({config.env})",
                  f"{run.n_anomalies} of {run.n_new} new trades scored as anomalies by model v{run.model_version} "
@@ -77,15 +82,17 @@ def _new_rows_pandas(config: ProjectConfig, gold_version: int | None, keys: list
     m = gold.merge(done.assign(_done=True), on=keys, how="left")
     return gold[m["_done"].isna().to_numpy()]
 
-def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str]) -> pd.DataFrame:
+def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str], model=None) -> pd.DataFrame:
     new = _new_rows_pandas(config, gold_version, keys)
-    if new.empty: return new.assign(anomaly_score=pd.Series(dtype=float), is_anomaly=pd.Series(dtype=bool))
+    if new.empty: return new.assign(anomaly_score=pd.Series(dtype=float), is_anomaly=pd.Series(dtype=bool), instant_score=pd.Series(dtype=float))
     new = flatten_features(new, champ.feature_columns)
-    pred = mlflow.pyfunc.load_model(champ.uri).predict(new[champ.feature_columns])
-    return new.assign(anomaly_score=np.asarray(pred["anomaly_score"], dtype=np.float64), is_anomaly=np.asarray(pred["is_anomaly"], dtype=bool))
+    pred = (model or mlflow.pyfunc.load_model(champ.uri)).predict(new[champ.feature_columns])
+    instant = pred["instant_score"] if "instant_score" in pred else np.full(len(new), np.nan)
+    return new.assign(anomaly_score=np.asarray(pred["anomaly_score"], dtype=np.float64), is_anomaly=np.asarray(pred["is_anomaly"], dtype=bool),
+                      instant_score=np.asarray(instant, dtype=np.float64))
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c013
-def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str]):
+def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str], instant: bool = False):
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
     spark = get_spark(config)
@@ -97,31 +104,67 @@ def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys
     st = config.table("scored_trades")
     if table_exists(st, config):
         gold = gold.join(read_spark_table(st, config=config).select(*keys).distinct(), on=keys, how="left_anti")
-    udf = mlflow.pyfunc.spark_udf(spark, champ.uri, env_manager="local",
-                                  result_type=StructType([StructField("anomaly_score", DoubleType()), StructField("is_anomaly", BooleanType())]))
-    return gold.withColumn("_pred", udf(F.struct(*[F.col(c) for c in champ.feature_columns]))) \
-               .withColumn("anomaly_score", F.col("_pred.anomaly_score")).withColumn("is_anomaly", F.col("_pred.is_anomaly")).drop("_pred")
+    fields = [StructField("anomaly_score", DoubleType()), StructField("is_anomaly", BooleanType())] + (
+        [StructField("instant_score", DoubleType())] if instant else [])
+    udf = mlflow.pyfunc.spark_udf(spark, champ.uri, env_manager="local", result_type=StructType(fields))
+    out = gold.withColumn("_pred", udf(F.struct(*[F.col(c) for c in champ.feature_columns])))
+    return out.withColumns({"anomaly_score": F.col("_pred.anomaly_score"), "is_anomaly": F.col("_pred.is_anomaly"),
+                            "instant_score": F.col("_pred.instant_score") if instant else F.lit(None).cast("double")}).drop("_pred")
+
+# %% ../../nbs/54_monitoring.scoring.ipynb #d9007c94
+def model_budget(model) -> AlertBudget | None:
+    "The alert budget a loaded pyfunc carries (None for a model without one)."
+    try: return getattr(model.unwrap_python_model(), "budget", None)
+    except Exception: return None
+
+def recent_scores(config: ProjectConfig, window: int) -> pd.DataFrame | None:
+    "Each symbol's last `window` scores in `scored_trades` (columns symbol, score), oldest first; None before the first run."
+    st = config.table("scored_trades")
+    if not table_exists(st, config): return None
+    df = read_table(st, columns=["symbol", "ts", "anomaly_score"], config=config).dropna(subset=["anomaly_score"])
+    df = df.sort_values(["symbol", "ts"], kind="stable")
+    return df.groupby("symbol", sort=False).tail(window).rename(columns={"anomaly_score": "score"})[["symbol", "score"]]
+
+def apply_budget(scored: pd.DataFrame, budget: AlertBudget, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    "`scored` (symbol, ts, anomaly_score) in time order per symbol, with the `threshold` each trade is judged at and `is_anomaly`."
+    df = scored.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
+    th = budget.adapt(df["symbol"].to_numpy(), df["anomaly_score"].to_numpy(), history)
+    return df.assign(threshold=th, is_anomaly=df["anomaly_score"].to_numpy() >= th)
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c015
-def _finish(df, engine: str, config: ProjectConfig, champ: Champion, gold_version: int, run_id: str, schema: pa.Schema):
+def judge_rows(scored: pd.DataFrame, champ: Champion, budget: AlertBudget | None, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    "Scored gold rows with `threshold`, `is_anomaly` and `verdict`; rows awaiting confirmation are left out (scored later)."
+    uses = set(champ.feature_columns)
+    level = [c for c in FeatureEngineer.robust_columns if c in uses and c in scored]
+    confirm = [c for c in FeatureEngineer.confirm_columns if c in uses and c in scored]
+    warm = scored[level].isna().any(axis=1).to_numpy() if level else np.zeros(len(scored), dtype=bool)
+    waiting = ~warm & (scored[confirm].isna().any(axis=1).to_numpy() if confirm else False)
+    ready = scored[~warm & ~waiting]
+    ready = apply_budget(ready, budget, history) if budget is not None and len(ready) else ready.assign(threshold=champ.threshold)
+    ready = ready.assign(verdict=np.where(ready["is_anomaly"], "anomaly", "normal"))
+    young = scored[warm].assign(anomaly_score=np.nan, instant_score=np.nan, is_anomaly=False, threshold=np.nan, verdict=INSUFFICIENT_HISTORY)
+    return pd.concat([ready, young], ignore_index=True) if len(young) else ready
+
+def with_reasons(judged: pd.DataFrame, model, k: int = 3) -> pd.DataFrame:
+    "`judged` with `reasons` on its anomalies: the champion's top `k` contributing features (None for a model that cannot say)."
+    out = judged.assign(reasons=pd.Series([None] * len(judged), index=judged.index, dtype=object))
+    inner = getattr(model.unwrap_python_model(), "model", None) if model is not None else None
+    flagged = out["is_anomaly"].to_numpy(dtype=bool)
+    if flagged.any() and hasattr(inner, "reasons"):
+        out.loc[flagged, "reasons"] = inner.reasons(out.loc[flagged], k)
+    return out
+
+def _finish(df: pd.DataFrame, config: ProjectConfig, champ: Champion, gold_version: int, run_id: str, schema: pa.Schema):
     "Add the bookkeeping columns and return an Arrow table in the `scored_trades` schema."
-    meta = dict(model_name=champ.name, model_version=champ.version, threshold=champ.threshold, feature_table_version=gold_version,
+    meta = dict(model_name=champ.name, model_version=champ.version, feature_table_version=gold_version,
                 scored_at=datetime.now(UTC), run_id=run_id)
-    if engine == "spark":
-        from pyspark.sql import functions as F
-        df = df.withColumn("verdict", F.when(F.col("is_anomaly"), F.lit("anomaly")).otherwise(F.lit("normal")))
-        sql_type = {pa.int64(): "bigint", pa.float64(): "double", pa.string(): "string"}
-        for k, v in meta.items(): df = df.withColumn(k, F.lit(v) if v is not None else F.lit(None).cast(sql_type.get(schema.field(k).type, "string")))
-        df = df.withColumn("label", F.lit(None).cast("bigint")).withColumn("labeled_at", F.lit(None).cast("timestamp"))
-        t = df.select(*schema.names).toArrow()
-    else:
-        df = df.assign(verdict=np.where(df["is_anomaly"], "anomaly", "normal"), **meta, label=None, labeled_at=None)
-        t = pa.Table.from_pandas(df[schema.names], preserve_index=False)
+    df = df.assign(**meta, label=None, labeled_at=None)
+    t = pa.Table.from_pandas(df[schema.names], preserve_index=False)
     return pa.Table.from_arrays([t.column(f.name).cast(f.type) for f in schema], schema=schema)
 
 def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager=None, champ: Champion | None = None,
                      run_id: str | None = None, alert: bool = True) -> ScoringRun:
-    "Score the gold rows not yet in `scored_trades` with the champion, append them, alert once on the anomalies."
+    "Score the confirmed gold rows not yet in `scored_trades` with the champion at each symbol's operating point, append them, alert once."
     if engine not in ("spark", "pandas"): raise ValueError(f"engine must be 'spark' or 'pandas', got {engine!r}")
     champ = champ or champion(config)
     gname = config.table("gold_features")
@@ -131,8 +174,17 @@ def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager
     keys = row_keys(gcols.names)
     schema = scored_schema(gcols)
     run_id = run_id or new_run_id("score-")
-    scored = (_score_spark if engine == "spark" else _score_pandas)(config, champ, gver, keys)
-    t = _finish(scored, engine, config, champ, gver, run_id, schema)
+    model = mlflow.pyfunc.load_model(champ.uri)
+    budget = model_budget(model)
+    if engine == "spark":
+        keep = list(dict.fromkeys([c for c in gcols.names if c in CARRIED or c in keys] + champ.feature_columns +
+                                  ["anomaly_score", "is_anomaly", "instant_score"]))
+        out_schema = model.metadata.get_output_schema()
+        instant = out_schema is not None and "instant_score" in out_schema.input_names()
+        scored = _score_spark(config, champ, gver, keys, instant).select(*keep).toArrow().to_pandas()
+    else: scored = _score_pandas(config, champ, gver, keys, model)
+    history = recent_scores(config, budget.window) if budget is not None else None
+    t = _finish(with_reasons(judge_rows(scored, champ, budget, history), model), config, champ, gver, run_id, schema)
     run = ScoringRun(run_id, champ.version, gver, t.num_rows, int(pc.sum(t["is_anomaly"]).as_py() or 0), engine=engine)
     if t.num_rows: run.table_version = write_table(t, config.table("scored_trades"), config=config)
     if run.n_anomalies:

@@ -137,7 +137,7 @@ def _simulate_symbol(rng, symbol: str, ts: np.ndarray, span_s: float, shift: flo
 
 # %% ../../nbs/10_streaming.market_simulator.ipynb #c015
 _KIND_WEIGHTS = {"price_spike": 0.25, "fat_finger": 0.25, "volume_burst": 0.2, "stale_print": 0.18, "trade_burst": 0.12}
-_KIND_SIZE = {"price_spike": 2.5, "fat_finger": 1.0, "volume_burst": 6.5, "stale_print": 4.0, "trade_burst": 14.0}
+_KIND_SIZE = {"price_spike": 2.5, "fat_finger": 1.0, "volume_burst": 3.0, "stale_print": 4.0, "trade_burst": 14.0}
 
 def _inject_anomalies(rng, per: dict, n: int, rate: float) -> list[dict]:
     "Apply anomaly episodes in place to the per-symbol arrays; return the episodes."
@@ -162,19 +162,28 @@ def _inject_anomalies(rng, per: dict, n: int, rate: float) -> list[dict]:
     return episodes
 
 # %% ../../nbs/10_streaming.market_simulator.ipynb #c017
+def _local_scale(p: np.ndarray, i: int, w: int = 21) -> float:
+    "Robust dispersion (IQR / 1.349, at least 1 basis point) of the `w` log prices before trade `i`."
+    q1, q3 = np.quantile(np.log(p[max(0, i - w): i]), [0.25, 0.75])
+    return max((q3 - q1) / 1.349, 1e-4)
+
+def _log_uniform(rng, lo: float, hi: float, size=None):
+    return np.exp(rng.uniform(np.log(lo), np.log(hi), size))
+
 def _apply(rng, kind: str, e: int, s: str, d: dict, i: int) -> dict:
     "Inject one episode of `kind` at trade `i` of symbol arrays `d`."
     p, v = d["p"], d["v"]
     if kind == "price_spike":
-        L = int(rng.integers(1, 5)); jump = rng.choice([-1, 1]) * rng.uniform(0.015, 0.04)
-        idx = np.arange(i, i + L); p[idx] = np.round(p[idx] * (1 + jump), 2)
+        L = int(rng.integers(1, 5)); jump = rng.choice([-1, 1]) * _log_uniform(rng, 8, 200) * _local_scale(p, i)
+        idx = np.arange(i, i + L); p[idx] = np.round(p[idx] * np.exp(jump), 2)
     elif kind == "fat_finger":
         idx = np.array([i])
         if rng.random() < 0.6: p[i] = np.round(p[i] * (1 + rng.choice([-1, 1]) * rng.uniform(0.08, 0.3)), 2)
         else: v[i] = v[i] * float(rng.choice([100, 1000]))
     elif kind == "volume_burst":
-        L = int(rng.integers(3, 11)); idx = np.arange(i, i + L)
-        v[idx] = np.ceil(v[idx] * rng.uniform(20, 60, L)) if not d["crypto"] else np.round(v[idx] * rng.uniform(20, 60, L), 5)
+        L = int(rng.integers(1, 6)); idx = np.arange(i, i + L)
+        x = _log_uniform(rng, 30, 300, L)
+        v[idx] = np.ceil(v[idx] * x) if not d["crypto"] else np.round(v[idx] * x, 5)
     elif kind == "stale_print":
         L = int(rng.integers(2, 7)); idx = np.arange(i, i + L)
         back = np.arange(max(0, i - 5000), i - 50)

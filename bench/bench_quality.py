@@ -1,0 +1,136 @@
+"""Detection quality where the model has not been: the champion that `make run` would register, beside the robust
+z-score baseline, on the simulator's holdout, on the shifted days of the simulated market and on the real-market
+validation set (real OHLCV series of a large cap, FX, two indices and bitcoin, liquid and thin, with injected
+anomalies; `features.real_markets`). Every figure is at the model's own operating point (the per-symbol alert
+budget): average precision, precision and recall, the alert rate on normal trades (overall and the worst symbol),
+recall per anomaly kind.
+
+    .venv/bin/python bench/bench_quality.py            # about three minutes on two cores
+    .venv/bin/python bench/bench_quality.py --quick    # a smaller market and fewer bars (a smoke run)
+
+The champion is trained as the retraining job trains it: one simulated day (the ingestion job's market) through the
+feature code and the hindsight labels, the split rule of `training_sets`, the tournament of `project_config.yml`,
+the winner on average precision. It never sees the shifted days or the real series. The simulator's sets are judged
+against the simulator's ground truth (the trades it injected anomalies into), the labels a model cannot see.
+"""
+import argparse
+import os
+import tempfile
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+warnings.filterwarnings("ignore")
+
+TARGETS = {"average_precision": 0.8, "lift": 1.5, "alert_rate_normal": 0.01, "alert_rate_worst_symbol": 0.02}
+
+
+def simulated_day(cfg, n_trades, seed, start, shift):
+    "One simulated day as feature rows with the simulator's ground truth (`truth`, `kind`) and the hindsight `label`."
+    from financial_transactions.features.feature_engineering import FeatureEngineer, label_anomalies
+    from financial_transactions.streaming.market_simulator import MarketSimulator
+    sim = cfg.simulator.model_copy(update={"seed": seed})
+    mkt = MarketSimulator(sim, cfg.ingestion.symbols).generate(n_trades, start=start, regime_shift=shift)
+    t = mkt.trades
+    kind = np.full(len(t), "", dtype=object)
+    kind[mkt.anomalies["trade_index"].to_numpy()] = mkt.anomalies["kind"].to_numpy()
+    trades = pd.DataFrame({"symbol": t["s"], "ts": pd.to_datetime(t["t"], unit="ms", utc=True), "price": t["p"].astype(float),
+                           "volume": t["v"].astype(float), "truth": mkt.is_anomaly.astype(int), "kind": kind})
+    return label_anomalies(FeatureEngineer(cfg).transform(trades), cfg)
+
+
+def judge(model, df, label, adaptive):
+    "Operating-point metrics of `model` on `df` against column `label` (adaptive per-symbol thresholds or the learned ones)."
+    from financial_transactions.models.base_model import anomaly_metrics
+    s = model.score(df)
+    th = model.budget.adapt(df["symbol"].to_numpy(), s) if adaptive else model.thresholds(df)
+    y = df[label].to_numpy().astype(int)
+    m = anomaly_metrics(y, s, th, 100, df["symbol"].to_numpy())
+    flagged, kind = s >= th, df["kind"].to_numpy()
+    m["by_kind"] = {k: float(flagged[kind == k].mean()) for k in sorted(set(kind[y == 1])) if k}
+    m["flagged_share"] = float(flagged.mean())
+    return m
+
+
+def main(quick: bool = False, labels: str = "hindsight"):
+    os.environ["FIN_MLOPS_LAKEHOUSE"] = tempfile.mkdtemp()
+    from financial_transactions.features.feature_store_manager import training_sets
+    from financial_transactions.features.real_markets import real_market_set
+    from financial_transactions.models.model_tournament import ModelTournament, RobustZScoreBaseline
+    from financial_transactions.runtime import load_project_config
+
+    cfg = load_project_config("dev")        # the env `make run` runs: ten symbols, 200,000 trades a day
+    m = cfg.models
+    n = 60_000 if quick else cfg.simulator.n_trades
+    t0 = time.perf_counter()
+    day1 = simulated_day(cfg, n, cfg.simulator.seed, cfg.simulator.start, 0.0)
+    train, test, _, _ = training_sets(day1, cfg)
+    if m.max_train_rows and len(train) > m.max_train_rows: train = train.iloc[-m.max_train_rows:]
+    if labels == "truth": train = train.assign(label=train["truth"])      # what the simulator knows, not the hindsight rule
+    shifted = {f"shift {s:g}": simulated_day(cfg, n, cfg.simulator.seed, f"2026-11-2{3 + i}T14:30:00Z", s).dropna(subset=["price_rdev_next"])
+               for i, s in enumerate((1.0, 2.0), 1)}
+    real = real_market_set(max_bars=300 if quick else 1500).features(cfg)
+    print(f"sets in {time.perf_counter() - t0:.0f} s: train {len(train):,} rows, sim holdout {len(test):,} "
+          f"({int(test.truth.sum())} injected), real {len(real):,} trades of {real.symbol.nunique()} symbols "
+          f"({int(real.label.sum())} injected)")
+
+    t0 = time.perf_counter()
+    res = ModelTournament(cfg, log_to_mlflow=False).run(train, test)
+    champ = res.winner_model
+    base = RobustZScoreBaseline(m.baseline_window, m.alert_budget, m.top_k, budget_window=m.budget_window,
+                                budget_min_history=m.budget_min_history).fit(train)
+    print(f"tournament in {time.perf_counter() - t0:.0f} s: champion {champ.name} "
+          f"({', '.join(f'{r.name} {r.metric(m.primary_metric):.3f}' for r in res.ranked)} on the hindsight labels)")
+
+    sets = {"sim holdout": (test, "truth", False), **{k: (v, "truth", True) for k, v in shifted.items()},
+            "real markets": (real, "label", True)}
+    rows, kinds = [], []
+    for set_name, (df, label, adaptive) in sets.items():
+        for who, model in (("champion", champ), ("baseline", base)):
+            q = judge(model, df, label, adaptive)
+            rows.append({"set": set_name, "model": f"{who} ({model.name})", **{k: q[k] for k in (
+                "average_precision", "precision", "recall", "alert_rate_normal", "alert_rate_worst_symbol", "flagged_share")},
+                "injected_share": float(df[label].mean())})
+            kinds += [{"set": set_name, "model": who, "kind": k, "recall": v} for k, v in q["by_kind"].items()]
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 200)
+    print("\nat the operating point (alert budget %.2f %% of each symbol's trades):" % (100 * m.alert_budget))
+    print(table.round(4).to_string(index=False))
+    print("\nrecall by anomaly kind:")
+    print(pd.DataFrame(kinds).pivot_table(index=["set", "kind"], columns="model", values="recall").round(3).to_string())
+
+    print("\ntargets (champion): AP >= %.1f and >= %.1fx the baseline; alert rate on normal trades <= %.0f %% overall, <= %.0f %% worst symbol"
+          % (TARGETS["average_precision"], TARGETS["lift"], 100 * TARGETS["alert_rate_normal"], 100 * TARGETS["alert_rate_worst_symbol"]))
+    for set_name in ("sim holdout", "real markets"):
+        c, b = (table[(table.set == set_name) & table.model.str.startswith(w)].iloc[0] for w in ("champion", "baseline"))
+        lift = c.average_precision / b.average_precision if b.average_precision > 0 else float("inf")
+        checks = {"AP": c.average_precision >= TARGETS["average_precision"], "lift": lift >= TARGETS["lift"],
+                  "alert rate": c.alert_rate_normal <= TARGETS["alert_rate_normal"],
+                  "worst symbol": c.alert_rate_worst_symbol <= TARGETS["alert_rate_worst_symbol"]}
+        print(f"  {set_name:13s} AP {c.average_precision:.3f} ({lift:.2f}x baseline {b.average_precision:.3f}), "
+              f"alert rate {100 * c.alert_rate_normal:.2f} % (worst {100 * c.alert_rate_worst_symbol:.2f} %): "
+              + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in checks.items()))
+    print("\ninstant score (causal twin, on arrival) against the confirmed score (after the next %d prints), champion:" % cfg.features.confirm_horizon)
+    from sklearn.metrics import average_precision_score
+    h = cfg.features.confirm_horizon
+    for set_name, (df, label, _) in sets.items():
+        wait = (df.groupby("symbol")["ts"].shift(-h) - df["ts"]).dt.total_seconds().dropna()
+        print(f"  {set_name:13s} AP instant {average_precision_score(df[label], champ.score_instant(df)):.3f}, "
+              f"confirmed {average_precision_score(df[label], champ.score(df)):.3f}; confirmation waits {h} prints: "
+              f"p50 {wait.quantile(0.5):.3g} s, p99 {wait.quantile(0.99):.3g} s")
+    print("\nflagged share of each simulated day against the injected rate (target: within 2x):")
+    for set_name in ("sim holdout", *shifted):
+        c = table[(table.set == set_name) & table.model.str.startswith("champion")].iloc[0]
+        print(f"  {set_name:13s} flagged {100 * c.flagged_share:.3f} %, injected {100 * c.injected_share:.3f} % "
+              f"({c.flagged_share / c.injected_share:.2f}x)")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="a smaller market and fewer bars (a smoke run)")
+    ap.add_argument("--labels", choices=("hindsight", "truth"), default="hindsight",
+                    help="train on gold's hindsight labels (what the retraining job does) or on the simulator's ground truth")
+    a = ap.parse_args()
+    main(a.quick, a.labels)
