@@ -54,7 +54,7 @@ def judge(model, df, label, adaptive):
     return m
 
 
-def main(quick: bool = False, labels: str = "hindsight"):
+def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None):
     os.environ["FIN_MLOPS_LAKEHOUSE"] = tempfile.mkdtemp()
     from financial_transactions.features.feature_store_manager import training_sets
     from financial_transactions.features.real_markets import real_market_set
@@ -65,11 +65,12 @@ def main(quick: bool = False, labels: str = "hindsight"):
     m = cfg.models
     n = 60_000 if quick else cfg.simulator.n_trades
     t0 = time.perf_counter()
-    day1 = simulated_day(cfg, n, cfg.simulator.seed, cfg.simulator.start, 0.0)
+    seed = cfg.simulator.seed if seed is None else seed
+    day1 = simulated_day(cfg, n, seed, cfg.simulator.start, 0.0)
     train, test, _, _ = training_sets(day1, cfg)
     if m.max_train_rows and len(train) > m.max_train_rows: train = train.iloc[-m.max_train_rows:]
     if labels == "truth": train = train.assign(label=train["truth"])      # what the simulator knows, not the hindsight rule
-    shifted = {f"shift {s:g}": simulated_day(cfg, n, cfg.simulator.seed, f"2026-11-2{3 + i}T14:30:00Z", s).dropna(subset=["price_rdev_next"])
+    shifted = {f"shift {s:g}": simulated_day(cfg, n, seed, f"2026-11-2{3 + i}T14:30:00Z", s).dropna(subset=["price_rdev_next"])
                for i, s in enumerate((1.0, 2.0), 1)}
     real = real_market_set(max_bars=300 if quick else 1500).features(cfg)
     print(f"sets in {time.perf_counter() - t0:.0f} s: train {len(train):,} rows, sim holdout {len(test):,} "
@@ -132,5 +133,6 @@ if __name__ == "__main__":
     ap.add_argument("--quick", action="store_true", help="a smaller market and fewer bars (a smoke run)")
     ap.add_argument("--labels", choices=("hindsight", "truth"), default="hindsight",
                     help="train on gold's hindsight labels (what the retraining job does) or on the simulator's ground truth")
+    ap.add_argument("--seed", type=int, default=None, help="the simulated market's seed (default: simulator.seed, the one make run uses)")
     a = ap.parse_args()
-    main(a.quick, a.labels)
+    main(a.quick, a.labels, a.seed)
