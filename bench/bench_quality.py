@@ -54,6 +54,27 @@ def judge(model, df, label, adaptive):
     return m
 
 
+def robust_level_rule(cfg):
+    "A reference, not a candidate: the largest of a reverting price distance, a volume distance and a burst, each over its training 99.9th percentile."
+    from financial_transactions.models.base_model import BaseAnomalyModel
+
+    class RobustLevelRule(BaseAnomalyModel):
+        name, supervised = "robust_level_rule", False
+
+        def _terms(self, X):
+            a, b = X[:, 0], X[:, 1]
+            reverting = np.where(np.sign(a) == np.sign(b), np.minimum(np.abs(a), np.abs(b)), 0.0)
+            return np.column_stack([reverting, X[:, 2], -X[:, 3]])
+
+        def _instant_twin(self, df): return None
+        def _fit(self, X, y): self.model_ = np.maximum(np.quantile(self._terms(X), 0.999, axis=0), 1e-9)
+        def _score(self, X): return (self._terms(X) / self.model_).max(axis=1)
+
+    m = cfg.models
+    return RobustLevelRule(["price_rdev", "price_rdev_next", "volume_rdev", "burst_rdev"], alert_budget=m.alert_budget,
+                           budget_window=m.budget_window, budget_min_history=m.budget_min_history)
+
+
 def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None):
     os.environ["FIN_MLOPS_LAKEHOUSE"] = tempfile.mkdtemp()
     from financial_transactions.features.feature_store_manager import training_sets
@@ -82,6 +103,7 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
     champ = res.winner_model
     base = RobustZScoreBaseline(m.baseline_window, m.alert_budget, m.top_k, budget_window=m.budget_window,
                                 budget_min_history=m.budget_min_history).fit(train)
+    rule = robust_level_rule(cfg).fit(train)
     print(f"tournament in {time.perf_counter() - t0:.0f} s: champion {champ.name} "
           f"({', '.join(f'{r.name} {r.metric(m.primary_metric):.3f}' for r in res.ranked)} on the hindsight labels)")
 
@@ -89,7 +111,7 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
             "real markets": (real, "label", True)}
     rows, kinds = [], []
     for set_name, (df, label, adaptive) in sets.items():
-        for who, model in (("champion", champ), ("baseline", base)):
+        for who, model in (("champion", champ), ("baseline", base), ("reference", rule)):
             q = judge(model, df, label, adaptive)
             rows.append({"set": set_name, "model": f"{who} ({model.name})", **{k: q[k] for k in (
                 "average_precision", "precision", "recall", "alert_rate_normal", "alert_rate_worst_symbol", "flagged_share")},
