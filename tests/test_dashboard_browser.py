@@ -84,5 +84,5 @@ def test_dashboard_in_headless_chromium(tmp_path, monkeypatch):
     assert checks["chartLabels"] >= 1, checks     # and as text in the chart labels
     assert checks["empty"] == [], checks          # every section drew
     assert checks["kpis"] == 9 and checks["status"].startswith("updated"), checks
-    assert n_charts == 12
+    assert n_charts == 13
     assert out.stat().st_size > 50_000

@@ -216,11 +216,11 @@ def rolling_quantiles(x: np.ndarray, groups: Groups, lo: int, hi: int, qs: tuple
     r = pd.Series(x).rolling(GroupedWindow(groups, lo, hi), min_periods=hi - lo + 1)
     return [r.median().to_numpy() if q == 0.5 else r.quantile(q).to_numpy() for q in qs]
 
-def _lead(x: np.ndarray, g: Groups, k: int) -> np.ndarray:
-    "x of the row `k` rows later in the same group (NaN at a group's last `k` rows)."
-    out = np.full(len(x), np.nan)
-    if 0 < k < len(x): out[:-k] = x[k:]
-    out[g.pos + k >= g.end - g.start] = np.nan
+def _span_ms(t_ns: np.ndarray, g: Groups, r: int) -> np.ndarray:
+    "Milliseconds from the print `r` rows before each row to the one `r` rows after it, in its group (NaN where either is missing)."
+    n, out = len(t_ns), np.full(len(t_ns), np.nan)
+    if r and n > 2 * r: out[r:n - r] = (t_ns[2 * r:] - t_ns[:n - 2 * r]) / 1e6   # int64 difference first: exact
+    out[(g.pos < r) | (g.pos + r >= g.end - g.start)] = np.nan
     return out
 
 def _robust_levels(price, volume, t_ns, ldt, g: Groups, f) -> dict[str, np.ndarray]:
@@ -232,8 +232,8 @@ def _robust_levels(price, volume, t_ns, ldt, g: Groups, f) -> dict[str, np.ndarr
     (nxt,) = rolling_quantiles(lp, g, 1, h, (0.5,))
     (vmed,) = rolling_quantiles(lv, g, -W, -1, (0.5,))
     (gmed,) = rolling_quantiles(ldt, g, -W, -1, (0.5,))
-    r, t = (h - 1) // 2, t_ns.astype(np.float64)
-    span_ms = (_lead(t, g, r) - g.lag(t, r)) / 1e6 if r else np.full(len(t), np.nan)
+    r = (h - 1) // 2
+    span_ms = _span_ms(t_ns, g, r)
     return {"price_rdev": (lp - med) / scale, "price_rdev_next": (lp - nxt) / scale,
             "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed, "burst_rdev": np.log1p(span_ms / max(2 * r, 1)) - gmed}
 
