@@ -58,7 +58,7 @@ def test_dashboard_in_headless_chromium(tmp_path, monkeypatch):
         with chromium_page(tmp_path / "chromium-profile") as cdp:
             cdp.send("Page.navigate", url=srv.url)
             cdp.wait_for("Number(document.body && document.body.dataset.loaded || 0) >= 1")
-            # every chart container became a plotly plot with its SVG (12 charts in 9 sections)
+            # every chart container became a plotly plot with its SVG (13 charts in 9 sections)
             n_charts = cdp.wait_for("""(() => { const boxes = [...document.querySelectorAll('.chart')];
                                        const drawn = boxes.filter(d => d.classList.contains('js-plotly-plot') && d.querySelector('svg.main-svg'));
                                        return boxes.length && drawn.length === boxes.length ? drawn.length : 0; })()""")
