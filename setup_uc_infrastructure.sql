@@ -195,8 +195,10 @@ CREATE TABLE IF NOT EXISTS scored_trades (
   volume DOUBLE,
   session_type STRING,
   anomaly_score DOUBLE,
+  instant_score DOUBLE,
   is_anomaly BOOLEAN,
   verdict STRING,
+  reasons STRING,
   model_name STRING,
   model_version STRING,
   threshold DOUBLE,
@@ -206,7 +208,7 @@ CREATE TABLE IF NOT EXISTS scored_trades (
   label BIGINT,
   labeled_at TIMESTAMP
 )
-COMMENT 'the champion''s score and verdict per gold row';
+COMMENT 'the champion''s confirmed and instant scores, verdict and reasons per gold row';
 
 CREATE TABLE IF NOT EXISTS smoke_test (
   checked_at TIMESTAMP,
@@ -240,6 +242,11 @@ CREATE TABLE IF NOT EXISTS train_set (
   bb_width DOUBLE,
   vwap_dev DOUBLE,
   log_dt_rel DOUBLE,
+  price_rdev DOUBLE,
+  volume_rdev DOUBLE,
+  gap_rdev DOUBLE,
+  price_rdev_next DOUBLE,
+  burst_rdev DOUBLE,
   label BIGINT,
   feature_table_version BIGINT
 )

@@ -51,3 +51,18 @@ def test_rendered_for_each_env_and_accepted_by_the_platform_rules():
     assert re.search(r"GRANT .*MODIFY.* TO `fin-mlops-jobs`", SQL)
     stmts = uc_setup_statements(_cfg("acc"), ROOT)
     assert not [s for s in stmts if s.startswith("DECLARE") or "IDENTIFIER(" in s]   # no env defaulted here, no IDENTIFIER in GRANT
+
+
+def _columns(table: str) -> list[str]:
+    body = re.search(rf"CREATE TABLE IF NOT EXISTS {table} \((.*?)\n\)", SQL, flags=re.S).group(1)
+    return [line.split()[0] for line in body.strip().splitlines()]
+
+
+def test_created_tables_have_the_columns_the_jobs_write():
+    # a job's append or overwrite fails on Databricks when the set-up script's table has other columns than the code
+    import pyarrow as pa
+    from financial_transactions.features.feature_engineering import gold_columns
+    from financial_transactions.monitoring.scoring import scored_schema
+    assert _columns("train_set") == gold_columns() + ["feature_table_version"]
+    gold = pa.schema([(c, pa.float64()) for c in gold_columns()])
+    assert _columns("scored_trades") == scored_schema(gold).names
