@@ -124,8 +124,9 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
     print("\nrecall by anomaly kind:")
     print(pd.DataFrame(kinds).pivot_table(index=["set", "kind"], columns="model", values="recall").round(3).to_string())
 
-    print("\ntargets (champion): AP >= %.1f and >= %.1fx the baseline; alert rate on normal trades <= %.0f %% overall, <= %.0f %% worst symbol"
-          % (TARGETS["average_precision"], TARGETS["lift"], 100 * TARGETS["alert_rate_normal"], 100 * TARGETS["alert_rate_worst_symbol"]))
+    t = TARGETS
+    print(f"\ntargets (champion): AP >= {t['average_precision']:.1f} and >= {t['lift']:.1f}x the baseline; alert rate on normal "
+          f"trades <= {100 * t['alert_rate_normal']:.0f} % overall, <= {100 * t['alert_rate_worst_symbol']:.0f} % worst symbol")
     for set_name in ("sim holdout", "real markets"):
         c, b = (table[(table.set == set_name) & table.model.str.startswith(w)].iloc[0] for w in ("champion", "baseline"))
         lift = c.average_precision / b.average_precision if b.average_precision > 0 else float("inf")
@@ -135,7 +136,7 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
         print(f"  {set_name:13s} AP {c.average_precision:.3f} ({lift:.2f}x baseline {b.average_precision:.3f}), "
               f"alert rate {100 * c.alert_rate_normal:.2f} % (worst {100 * c.alert_rate_worst_symbol:.2f} %): "
               + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in checks.items()))
-    print("\ninstant score (causal twin, on arrival) against the confirmed score (after the next %d prints), champion:" % cfg.features.confirm_horizon)
+    print(f"\ninstant score (causal twin, on arrival) against the confirmed score (after the next {cfg.features.confirm_horizon} prints), champion:")
     from sklearn.metrics import average_precision_score
     h = cfg.features.confirm_horizon
     for set_name, (df, label, _) in sets.items():
