@@ -43,14 +43,9 @@ def simulated_day(cfg, n_trades, seed, start, shift):
 
 def judge(model, df, label, adaptive):
     "Operating-point metrics of `model` on `df` against column `label` (adaptive per-symbol thresholds or the learned ones)."
-    from financial_transactions.models.base_model import anomaly_metrics
-    s = model.score(df)
-    th = model.budget.adapt(df["symbol"].to_numpy(), s) if adaptive else model.thresholds(df)
-    y = df[label].to_numpy().astype(int)
-    m = anomaly_metrics(y, s, th, 100, df["symbol"].to_numpy())
-    flagged, kind = s >= th, df["kind"].to_numpy()
-    m["by_kind"] = {k: float(flagged[kind == k].mean()) for k in sorted(set(kind[y == 1])) if k}
-    m["flagged_share"] = float(flagged.mean())
+    m = model.evaluate_unseen(df.assign(label=df[label].astype(int)), adaptive=adaptive)
+    m["by_kind"] = {k[len("recall_"):]: v for k, v in m.items() if k.startswith("recall_") and k != "recall_"}
+    m["flagged_share"] = m["flagged_rate"]
     return m
 
 

@@ -351,11 +351,11 @@ CANDIDATES: dict[str, type[BaseAnomalyModel]] = {c.name: c for c in (LightGBMMod
 
 # %% ../../nbs/40_models.base_model.ipynb #803ac0be
 @patch
-def evaluate_unseen(self: BaseAnomalyModel, df: pd.DataFrame) -> dict[str, float]:
-    "Metrics on `df` (in time order per symbol) at each symbol's adaptive threshold; `recall_<kind>` per anomaly kind."
+def evaluate_unseen(self: BaseAnomalyModel, df: pd.DataFrame, adaptive: bool = True) -> dict[str, float]:
+    "Metrics on `df` (in time order per symbol) at each symbol's adaptive threshold (or its learned one); `recall_<kind>` per anomaly kind."
     if self.budget is None: raise NotFittedError(f"{self.name} is not fitted: call fit() first")
     s, y, sym = self.score(df), self._y(df), df["symbol"].to_numpy()
-    th = self.budget.adapt(sym, s)
+    th = self.budget.adapt(sym, s) if adaptive else self.thresholds(df)
     out = anomaly_metrics(y, s, th, self.top_k, sym)
     if "kind" in df.columns:
         flagged, kind = s >= th, df["kind"].to_numpy()
