@@ -3,10 +3,14 @@
 # %% ../../nbs/20_features.feature_engineering.ipynb #c003
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.indexers import BaseIndexer
 from scipy.signal import lfilter
 
@@ -14,36 +18,40 @@ from ..config import ProjectConfig
 from ..markets import is_24_7, trading_day
 
 # %% auto #0
-__all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'Groups', 'GroupedWindow', 'ewm', 'rolling_mean_std', 'rolling_pandas',
-           'FeatureEngineer', 'ts_ns', 'sort_trades', 'rolling_quantiles', 'compute_features', 'label_signals',
-           'label_anomalies', 'gold_columns', 'evaluate_labels']
+__all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'STATE_VERSION', 'CARRY_COLUMNS', 'HELD_COLUMNS', 'Groups', 'GroupedWindow',
+           'ewm', 'rolling_mean_std', 'rolling_pandas', 'FeatureEngineer', 'ts_ns', 'sort_trades', 'rolling_quantiles',
+           'compute_features', 'label_signals', 'hindsight_signals', 'label_anomalies', 'gold_columns',
+           'evaluate_labels', 'StateMismatch', 'lookback', 'lookahead', 'feature_fingerprint', 'FeatureState',
+           'state_to_arrow', 'state_from_arrow', 'advance']
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
-    "Contiguous groups of rows (one per symbol): each row's group start/end and its position in the group."
-    def __init__(self, keys: np.ndarray):
+    "Contiguous groups of rows (one per symbol): each row's group start/end, its row in the group and its position in the symbol's history."
+    def __init__(self, keys: np.ndarray,
+                 pos0: np.ndarray | None = None):   # per group: rows of the symbol before the group's first row (a carried state)
         n = len(keys)
         new = np.ones(n, dtype=bool)
         if n > 1: new[1:] = keys[1:] != keys[:-1]
         self.firsts = np.flatnonzero(new)
         self.ends = np.append(self.firsts[1:], n).astype(np.int64)
-        gid = np.cumsum(new) - 1
-        self.start, self.end = self.firsts[gid], self.ends[gid]
-        self.pos = np.arange(n) - self.start
+        self.gid = np.cumsum(new) - 1
+        self.start, self.end = self.firsts[self.gid], self.ends[self.gid]
+        self.local = np.arange(n) - self.start            # what the arrays hold: windows and lags stop here
+        self.pos = self.local if pos0 is None else self.local + np.asarray(pos0, np.int64)[self.gid]   # warm-up rules count here
         self.n = n
 
     def gap_ms(self, t_ns: np.ndarray) -> np.ndarray:
         "Milliseconds since the previous row of the same group (NaN at a group's first row), exact for int64 ns."
         out = np.full(self.n, np.nan)
         if self.n > 1: out[1:] = (t_ns[1:] - t_ns[:-1]) / 1e6
-        out[self.pos == 0] = np.nan
+        out[self.local == 0] = np.nan
         return out
 
     def lag(self, x: np.ndarray, k: int = 1) -> np.ndarray:
         "x of the row `k` rows earlier in the same group (NaN at the group's first `k` rows)."
         out = np.full(self.n, np.nan)
         if k < self.n: out[k:] = x[:-k] if k else x
-        out[self.pos < k] = np.nan
+        out[self.local < k] = np.nan
         return out
 
 class GroupedWindow(BaseIndexer):
@@ -59,11 +67,19 @@ class GroupedWindow(BaseIndexer):
         return start, np.maximum(start, end)
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c010
-def ewm(x: np.ndarray, alpha: float, groups: Groups, offset: int = 0) -> np.ndarray:
-    "EMA with `adjust=False` (y0 = x0, y = α·x + (1-α)·y_prev) per group, starting `offset` rows into each group."
+def ewm(x: np.ndarray, alpha: float, groups: Groups, offset: int = 0,
+        init: np.ndarray | None = None) -> np.ndarray:   # per group: the EMA at its first row, for a group that starts mid-history
+    "EMA with `adjust=False` (y0 = x0, y = α·x + (1-α)·y_prev) per group, starting `offset` rows into each symbol's history."
     out = np.full(len(x), np.nan)
     beta = 1.0 - alpha
-    for s, e in zip(groups.firsts + offset, groups.ends, strict=True):
+    for j, (s, e) in enumerate(zip(groups.firsts, groups.ends, strict=True)):
+        p = int(groups.pos[s])
+        if p > offset:         # the history started before this group: continue from the carried value, same arithmetic
+            if init is None or np.isnan(init[j]): raise ValueError(f"group {j} starts {p} rows into its history: its EMA needs `init`")
+            out[s] = init[j]
+            if e > s + 1: out[s + 1:e] = lfilter([alpha], [1.0, -beta], x[s + 1:e], zi=[beta * init[j]])[0]
+            continue
+        s += offset - p
         if s >= e: continue
         seg = x[s:e]
         out[s:e] = lfilter([alpha], [1.0, -beta], seg, zi=[beta * seg[0]])[0]
@@ -102,7 +118,7 @@ def rolling_mean_std(x: np.ndarray, w: int, groups: Groups, lag: int = 0, first_
                 acc += d * d
             ss[w - 1:] = acc
         sd = np.sqrt(_shift(ss, lag) / w)
-    ok = groups.pos >= first_valid + w - 1 + lag
+    ok = (groups.pos >= first_valid + w - 1 + lag) & (groups.local >= w - 1 + lag)   # the window is in the symbol's history and in the arrays
     mean = np.where(ok, _shift(mean, lag), np.nan)
     return mean, (np.where(ok, sd, np.nan) if std else None)
 
@@ -137,8 +153,9 @@ class FeatureEngineer:
     @property
     def output_columns(self) -> list[str]: return self.computed_columns()
 
-    def transform(self, trades: pd.DataFrame) -> pd.DataFrame:
-        "`trades` sorted per symbol by time, with the indicator and model-input columns added."
+    def transform(self, trades: pd.DataFrame, state: FeatureState | None = None):
+        "`trades` sorted per symbol by time, with the feature columns added; given a `state`, `(final rows with labels, new state)`."
+        if state is not None: return advance(self, trades, state)
         df = sort_trades(trades)
         if len(df) == 0:
             return df.assign(**{c: pd.Series(dtype="float64") for c in self.output_columns})
@@ -167,8 +184,7 @@ def sort_trades(trades: pd.DataFrame) -> pd.DataFrame:
         order = np.argsort(codes, kind="stable")   # time-sorted input: one stable pass (a radix sort for few symbols)
     else:
         order = trades.assign(_t=t, _i=np.arange(len(t))).sort_values(
-            ["symbol", "_t"] + keys[2:] + ["_i"], kind="stable").index.to_numpy()
-        order = trades.index.get_indexer(order) if not isinstance(trades.index, pd.RangeIndex) else order
+            ["symbol", "_t"] + keys[2:] + ["_i"], kind="stable")["_i"].to_numpy()   # positions, whatever the index
     return trades.iloc[order].reset_index(drop=True)
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c019
@@ -178,8 +194,9 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out = np.full(np.broadcast(a, b).shape, np.nan)
     return np.divide(a, b, out=out, where=(b != 0) & ~np.isnan(b))
 
-def _momentum(price: np.ndarray, g: Groups, f) -> dict[str, np.ndarray]:
-    "Log return, Wilder RSI and MACD (line, signal, histogram) per group, with `ta`'s warm-up."
+def _momentum(price: np.ndarray, g: Groups, f, carry: dict | None = None) -> dict[str, np.ndarray]:
+    "Log return, Wilder RSI and MACD (line, signal, histogram) per group, with `ta`'s warm-up (and the EMAs, `_`-named, for a state)."
+    carry = carry or {}
     out, prev = {}, g.lag(price)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["log_return"] = np.log(price / prev)
@@ -187,28 +204,35 @@ def _momentum(price: np.ndarray, g: Groups, f) -> dict[str, np.ndarray]:
     diff = price - prev
     up = np.where(diff > 0, diff, 0.0); down = np.where(diff < 0, -diff, 0.0)
     a = 1.0 / f.rsi_window
-    eu, ed = ewm(up, a, g), ewm(down, a, g)
+    eu, ed = ewm(up, a, g, init=carry.get("_eu")), ewm(down, a, g, init=carry.get("_ed"))
     with np.errstate(divide="ignore", invalid="ignore"):
         rsi = np.where(ed == 0, 100.0, 100.0 - 100.0 / (1.0 + eu / ed))
     out["rsi"] = np.where(g.pos >= f.rsi_window - 1, rsi, np.nan)
     # MACD on prices centred on each symbol's first price
-    xc = price - price[g.start]
-    fast = ewm(xc, 2.0 / (f.macd_fast + 1), g); slow = ewm(xc, 2.0 / (f.macd_slow + 1), g)
+    ref = carry["_ref"][g.gid] if "_ref" in carry else price[g.start]
+    xc = price - ref
+    fast = ewm(xc, 2.0 / (f.macd_fast + 1), g, init=carry.get("_fast")); slow = ewm(xc, 2.0 / (f.macd_slow + 1), g, init=carry.get("_slow"))
     start = max(f.macd_fast, f.macd_slow) - 1
     macd = np.where(g.pos >= start, fast - slow, np.nan)
-    sig = ewm(np.nan_to_num(macd), 2.0 / (f.macd_signal + 1), g, offset=start)
-    sig = np.where(g.pos >= start + f.macd_signal - 1, sig, np.nan)
-    return out | dict(macd=macd, macd_signal=sig, macd_hist=macd - sig)
+    raw_sig = ewm(np.nan_to_num(macd), 2.0 / (f.macd_signal + 1), g, offset=start, init=carry.get("_sig"))
+    sig = np.where(g.pos >= start + f.macd_signal - 1, raw_sig, np.nan)
+    return out | dict(macd=macd, macd_signal=sig, macd_hist=macd - sig, _ref=ref, _eu=eu, _ed=ed, _fast=fast, _slow=slow, _sig=raw_sig)
 
-def _session_vwap(price: np.ndarray, volume: np.ndarray, t_ns: np.ndarray, codes: np.ndarray, uniq, config: ProjectConfig) -> np.ndarray:
-    "VWAP since the start of each trade's trading day (per symbol)."
-    all_day = np.array([is_24_7(str(s), config.pipeline) for s in uniq], dtype=bool)[codes]
-    dg = Groups(codes.astype(np.int64) * (1 << 32) + trading_day(t_ns, all_day))
+def _session_vwap(price: np.ndarray, volume: np.ndarray, t_ns: np.ndarray, g: Groups, uniq, config: ProjectConfig,
+                  carry: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "VWAP since the start of each trade's trading day (per symbol), and the day's running sums Σ price·volume and Σ volume."
+    all_day = np.array([is_24_7(str(s), config.pipeline) for s in uniq], dtype=bool)[g.gid]
+    dg = Groups(g.gid.astype(np.int64) * (1 << 32) + trading_day(t_ns, all_day))
     pv = price * volume
     cpv, cv = np.empty(len(price)), np.empty(len(price))
+    carried = (g.pos[g.firsts] > 0) if carry else np.zeros(len(g.firsts), dtype=bool)
     for s, e in zip(dg.firsts, dg.ends, strict=True):
-        cpv[s:e] = np.cumsum(pv[s:e]); cv[s:e] = np.cumsum(volume[s:e])
-    return _div(cpv, cv)
+        j = g.gid[s]
+        if g.local[s] == 0 and carried[j]:      # a group that starts mid-day: its first row holds the day's sums so far
+            cpv[s:e] = np.cumsum(np.concatenate([[carry["_cpv"][j]], pv[s + 1:e]]))
+            cv[s:e] = np.cumsum(np.concatenate([[carry["_cv"][j]], volume[s + 1:e]]))
+        else: cpv[s:e] = np.cumsum(pv[s:e]); cv[s:e] = np.cumsum(volume[s:e])
+    return _div(cpv, cv), cpv, cv
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #1e40cd11
 def rolling_quantiles(x: np.ndarray, groups: Groups, lo: int, hi: int, qs: tuple[float, ...]) -> list[np.ndarray]:
@@ -220,7 +244,7 @@ def _span_ms(t_ns: np.ndarray, g: Groups, r: int) -> np.ndarray:
     "Milliseconds from the print `r` rows before each row to the one `r` rows after it, in its group (NaN where either is missing)."
     n, out = len(t_ns), np.full(len(t_ns), np.nan)
     if r and n > 2 * r: out[r:n - r] = (t_ns[2 * r:] - t_ns[:n - 2 * r]) / 1e6   # int64 difference first: exact
-    out[(g.pos < r) | (g.pos + r >= g.end - g.start)] = np.nan
+    out[(g.local < r) | (g.local + r >= g.end - g.start)] = np.nan
     return out
 
 def _robust_levels(price, volume, t_ns, ldt, g: Groups, f) -> dict[str, np.ndarray]:
@@ -238,21 +262,21 @@ def _robust_levels(price, volume, t_ns, ldt, g: Groups, f) -> dict[str, np.ndarr
             "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed, "burst_rdev": np.log1p(span_ms / max(2 * r, 1)) - gmed}
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c020
-def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray,
-                     config: ProjectConfig) -> dict[str, np.ndarray]:
-    "Every feature column for trades sorted by (symbol, time), as arrays."
+def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray, config: ProjectConfig,
+                     carry: dict | None = None) -> dict[str, np.ndarray]:   # per symbol (in order): `_pos0` and the running values at its first row
+    "Every feature column for trades sorted by (symbol, time), as arrays (and the running values a state keeps, `_`-named)."
     f = config.features
     codes, uniq = pd.factorize(symbol)
-    g = Groups(codes)
-    out = _momentum(price, g, f)
+    g = Groups(codes, None if carry is None else carry["_pos0"])
+    out = _momentum(price, g, f, carry)
     # Bollinger bands: population std over the last bb_window prices, this one included
     mid, sd = rolling_mean_std(price, f.bb_window, g)
     out.update(bb_upper=mid + f.bb_std * sd, bb_middle=mid, bb_lower=mid - f.bb_std * sd)
-    out["vwap"] = _session_vwap(price, volume, t_ns, codes, uniq, config)
+    out["vwap"], out["_cpv"], out["_cv"] = _session_vwap(price, volume, t_ns, g, uniq, config, carry)
     # volatility of the previous returns, volume z-score against the previous volumes
-    _, vol = rolling_pandas(out["log_return"], f.volatility_window, g, lag=1, first_valid=1, mean=False)
+    _, vol = rolling_mean_std(out["log_return"], f.volatility_window, g, lag=1, first_valid=1)
     out["volatility"] = vol
-    vm, vs = rolling_pandas(volume, f.volume_window, g, lag=1)
+    vm, vs = rolling_mean_std(volume, f.volume_window, g, lag=1)
     out["volume_zscore"] = _div(volume - vm, vs)
     # scale-free model inputs
     out["return_zscore"] = _div(out["log_return"], vol)
@@ -264,18 +288,23 @@ def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.nda
     ldt = np.log1p(g.gap_ms(t_ns))
     lm = pd.Series(ldt).rolling(GroupedWindow(g, -f.volatility_window, -1), min_periods=f.volatility_window).mean().to_numpy()
     out["log_dt_rel"] = ldt - lm
-    return out | _robust_levels(price, volume, t_ns, ldt, g, f)
+    return out | _robust_levels(price, volume, t_ns, ldt, g, f) | {"_groups": g}
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c033
 LABEL_MIN_SCALE = 5e-4   # 5 basis points: the smallest price dispersion the excursion rule assumes
 
 def label_signals(trades: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     "Per trade (sorted like `FeatureEngineer.transform`): the three hindsight signals and `label`."
-    f = config.features
-    W, h, k, m = f.label_window, f.label_horizon, f.label_threshold, f.label_volume_multiple
     df = sort_trades(trades)
     g = Groups(df["symbol"].to_numpy())
-    p, v, t = df["price"].to_numpy(np.float64), df["volume"].to_numpy(np.float64), ts_ns(df["ts"])
+    sig = pd.DataFrame(hindsight_signals(g, df["price"].to_numpy(np.float64), df["volume"].to_numpy(np.float64), ts_ns(df["ts"]), config))
+    sig["label"] = sig.any(axis=1).astype(np.int64)
+    return pd.concat([df, sig], axis=1)
+
+def hindsight_signals(g: Groups, p: np.ndarray, v: np.ndarray, t: np.ndarray, config: ProjectConfig) -> dict[str, np.ndarray]:
+    "The three hindsight signals as boolean arrays, for rows sorted by (symbol, time) in groups `g`."
+    f = config.features
+    W, h, k, m = f.label_window, f.label_horizon, f.label_threshold, f.label_volume_multiple
     lp = np.log(p)
     def roll(x, lo, hi, how="median", minp=None, **kw):
         r = pd.Series(x).rolling(GroupedWindow(g, lo, hi), min_periods=minp or (hi - lo + 1))
@@ -297,10 +326,8 @@ def label_signals(trades: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     local, base = roll(ldt, -h + 1, h, "mean"), roll(ldt, -10 * W, 10 * W, "mean", minp=1)
     with np.errstate(invalid="ignore"):
         burst = base - local > np.log(f.label_burst_multiple)
-    ctx = (g.pos >= W + 1) & (g.pos <= g.end - g.start - 1 - W)
-    sig = pd.DataFrame({"price_excursion": price & ctx, "volume_spike": vol & ctx, "trade_burst": burst & ctx})
-    sig["label"] = sig.any(axis=1).astype(np.int64)
-    return pd.concat([df, sig], axis=1)
+    ctx = (g.pos >= W + 1) & (g.local <= g.end - g.start - 1 - W)
+    return {"price_excursion": price & ctx, "volume_spike": vol & ctx, "trade_burst": burst & ctx}
 
 def label_anomalies(df: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
     "`df` sorted per symbol by time with an int `label` column: 1 for a hindsight anomaly (see above), else 0."
@@ -327,3 +354,119 @@ def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
     per_kind = {k: float(pd.Index(key(g, "symbol", "t", "p", "v")).isin(found).mean()) for k, g in truth.groupby("kind")}
     return {"labelled": int(y.sum()), "injected": int(len(truth)), "matched": int(hit.sum()), "true_positives": tp,
             "precision": tp / max(int(y.sum()), 1), "recall": tp / max(int(hit.sum()), 1), "recall_by_kind": per_kind}
+
+# %% ../../nbs/20_features.feature_engineering.ipynb #90a480cc
+STATE_VERSION = 1        # the state's layout and the arithmetic that reads it: bump when either changes
+CARRY_COLUMNS = ["_pos0", "_emitted", "_ref", "_eu", "_ed", "_fast", "_slow", "_sig", "_cpv", "_cv"]
+HELD_COLUMNS = [*GOLD_KEY_COLUMNS, "ingested_at"]    # the trade columns a state keeps (those the input has)
+
+class StateMismatch(ValueError):
+    "A feature state written under other feature settings or another state format."
+
+def lookback(f) -> int:
+    "Rows of a symbol's history that its next row's features and label read: the widest window, and the gap's previous print."
+    return max(10 * f.label_window, f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window) + 1
+
+def lookahead(f) -> int:
+    "Rows after a row that its confirmation and its hindsight label read: it is final once they are in."
+    return max(10 * f.label_window, f.label_horizon, f.confirm_horizon)
+
+def feature_fingerprint(config: ProjectConfig) -> str:
+    "16 hex digits of the state format and every setting the features depend on (the feature windows, the 24/7 markets)."
+    d = [STATE_VERSION, config.features.model_dump(exclude={"split"}, mode="json"),
+         config.pipeline.model_dump(include={"crypto_prefixes", "fx_prefixes"}, mode="json")]
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+# %% ../../nbs/20_features.feature_engineering.ipynb #44cb4759
+@dataclass
+class FeatureState:
+    "Per symbol, what its next trades need: the rows held (the last `lookback` final ones, then those awaiting their future) and the running values at the first."
+    rows: pd.DataFrame               # the held trades (symbol, ts, ...) sorted, then CARRY_COLUMNS (the same on each row of a symbol)
+    fingerprint: str
+    watermark: int | None = None     # the caller's position in its source (the pipeline: silver's last `ingested_at`, in µs)
+    late: pd.DataFrame | None = None # the trades the last step refused, with `reason` (not kept)
+
+    @classmethod
+    def empty(cls, config: ProjectConfig) -> FeatureState: return cls(pd.DataFrame(), feature_fingerprint(config))
+
+    def summary(self) -> pd.DataFrame:
+        "Per symbol: trades seen, final rows emitted, rows held."
+        if not len(self.rows): return pd.DataFrame(columns=["symbol", "seen", "final", "held"])
+        g = self.rows.groupby("symbol", sort=False)
+        return pd.DataFrame({"seen": g["_pos0"].first() + g.size(), "final": g["_emitted"].first(), "held": g.size()}).reset_index()
+
+# %% ../../nbs/20_features.feature_engineering.ipynb #3671517c
+def state_to_arrow(state: FeatureState) -> pa.Table:
+    "The state as one Arrow table (its fingerprint and watermark as columns), to keep in Delta."
+    df = state.rows.assign(_fingerprint=state.fingerprint, _watermark=state.watermark)
+    return pa.Table.from_pandas(df.astype({"_watermark": "Int64"}), preserve_index=False)
+
+def state_from_arrow(table: pa.Table, config: ProjectConfig) -> FeatureState:
+    "The state `state_to_arrow` wrote, refused (`StateMismatch`) if the feature settings or the state format changed since."
+    df = table.to_pandas()
+    if not len(df): return FeatureState.empty(config)
+    have, want = str(df["_fingerprint"].iloc[0]), feature_fingerprint(config)
+    if have != want:
+        raise StateMismatch(f"the feature state was written with fingerprint {have}, these settings give {want} "
+                            f"(features or STATE_VERSION {STATE_VERSION} changed): recompute from the source")
+    wm = df["_watermark"].iloc[0]
+    return FeatureState(df.drop(columns=["_fingerprint", "_watermark"]), want, None if pd.isna(wm) else int(wm))
+
+# %% ../../nbs/20_features.feature_engineering.ipynb #d7801349
+def _late_rows(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
+    "Which new trades sort at or before their symbol's last held trade (by ts, then trade_id when there is one)."
+    late = np.zeros(len(new), dtype=bool)
+    if not len(old) or not len(new): return late
+    last = old.groupby("symbol", sort=False).tail(1)
+    idx = pd.Index(last["symbol"]).get_indexer(new["symbol"])
+    has = idx >= 0
+    lt, t = ts_ns(last["ts"])[idx[has]], ts_ns(new["ts"])[has]
+    if "trade_id" in new.columns:
+        lid, tid = last["trade_id"].to_numpy(object)[idx[has]], new["trade_id"].to_numpy(object)[has]
+        late[has] = (t < lt) | ((t == lt) & (tid <= lid))
+    else: late[has] = t < lt
+    return late
+
+def _carry(comb: pd.DataFrame, old: pd.DataFrame) -> dict[str, np.ndarray]:
+    "Per symbol of `comb` (in order): the carried values at its first held row; a new symbol starts at row 0 from its first price."
+    sy = pd.unique(comb["symbol"])
+    cr = (old.groupby("symbol", sort=False).head(1).set_index("symbol").reindex(sy) if len(old)
+          else pd.DataFrame(index=sy, columns=CARRY_COLUMNS, dtype="float64"))
+    carry = {c: cr[c].to_numpy(np.float64) for c in CARRY_COLUMNS}
+    for c in ("_pos0", "_emitted"): carry[c] = np.nan_to_num(carry[c]).astype(np.int64)
+    first_price = comb["price"].to_numpy(np.float64)[np.flatnonzero(~comb["symbol"].duplicated().to_numpy())]
+    carry["_ref"] = np.where(np.isnan(carry["_ref"]), first_price, carry["_ref"])
+    return carry
+
+# %% ../../nbs/20_features.feature_engineering.ipynb #7a0daa83
+def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState) -> tuple[pd.DataFrame, FeatureState]:
+    "Add `trades` to `state`: the rows that became final (features and `label`) and the new state (see above)."
+    cfg, f = fe.config, fe.f
+    if state.fingerprint != feature_fingerprint(cfg):
+        raise StateMismatch(f"the state has fingerprint {state.fingerprint}, these settings give {feature_fingerprint(cfg)}")
+    new, old = sort_trades(trades), state.rows
+    held = [c for c in HELD_COLUMNS if c in new.columns]
+    if len(old) and (gone := [c for c in old.columns if c not in CARRY_COLUMNS and c not in held]):
+        raise ValueError(f"trades lack column(s) {gone} that the state holds")
+    late = _late_rows(new, old)
+    rejected = new[late].assign(reason="out of order: at or before its symbol's last trade in the feature state")
+    comb = pd.concat([old[held], new.loc[~late, held]], ignore_index=True) if len(old) else new.loc[~late, held].reset_index(drop=True)
+    comb = comb.iloc[np.argsort(pd.factorize(comb["symbol"], sort=True)[0], kind="stable")].reset_index(drop=True)
+    cols = FeatureEngineer.computed_columns() + ["label"]
+    if not len(comb):
+        return comb.assign(**{c: pd.Series(dtype="float64") for c in cols}), FeatureState(old, state.fingerprint, state.watermark, rejected)
+    carry = _carry(comb, old)
+    t, p, v = ts_ns(comb["ts"]), comb["price"].to_numpy(np.float64), comb["volume"].to_numpy(np.float64)
+    out = compute_features(comb["symbol"], t, p, v, cfg, carry)
+    g = out.pop("_groups")
+    out["label"] = np.logical_or.reduce(list(hindsight_signals(g, p, v, t, cfg).values())).astype(np.int64)
+    n = carry["_pos0"] + (g.ends - g.firsts)
+    final = np.maximum(np.maximum(n - lookahead(f), 0), carry["_emitted"])
+    first = np.maximum(carry["_pos0"], final - lookback(f))     # the first row the next step needs
+    emit = (g.pos >= carry["_emitted"][g.gid]) & (g.pos < final[g.gid])
+    feats = comb[emit].assign(**{c: out[c][emit] for c in cols}).reset_index(drop=True)
+    at = g.firsts + (first - carry["_pos0"])                      # each symbol's new first held row, in these arrays
+    kept = comb[g.pos >= first[g.gid]].reset_index(drop=True)
+    per = pd.DataFrame({"_pos0": first, "_emitted": final} | {c: out[c][at] for c in CARRY_COLUMNS[2:]})
+    kept = pd.concat([kept, per.iloc[np.repeat(np.arange(len(per)), n - first)].reset_index(drop=True)], axis=1)
+    return feats, FeatureState(kept, state.fingerprint, state.watermark, rejected)
