@@ -34,6 +34,8 @@ class Tables(Strict):
     quarantine: str = "quarantine_trades"
     landing_files: str = "landing_files"          # the pipeline's manifest of ingested landed files
     gold_features: str = "gold_trade_features"
+    gold_state: str = "gold_feature_state"        # the local pipeline's per-symbol feature state (features.feature_engineering.FeatureState)
+    score_state: str = "scoring_state"            # scoring's watermark on gold and each symbol's recent scores (the alert budget's history)
     train_set: str = "train_set"
     test_set: str = "test_set"
     scored_trades: str = "scored_trades"

@@ -3,19 +3,28 @@
 # %% ../../nbs/33_dlt.gold_features.ipynb #c003
 from __future__ import annotations
 
+import json
 import math
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..config import ProjectConfig
-from ..features.feature_engineering import GOLD_KEY_COLUMNS, LABEL_MIN_SCALE, gold_columns
+from ..features.feature_engineering import (GOLD_KEY_COLUMNS, GOLD_META_COLUMNS, HELD_COLUMNS, LABEL_MIN_SCALE,
+                                                                 FeatureEngineer, FeatureState, StateMismatch, gold_columns,
+                                                                 state_from_arrow, state_to_arrow)
+from ..io import TIMESTAMP
 from ..markets import trading_day_column
-from ..runtime import get_spark, pipeline_writer, read_spark_table, table_exists, table_path, table_version, write_table
+from ..runtime import (pipeline_writer, read_arrow, table_exists, table_path, table_schema,
+                                            table_version, write_table)
 
 # %% auto #0
-__all__ = ['segment_length', 'gold_features', 'robust_level_columns', 'label_columns', 'compare_gold', 'build_gold']
+__all__ = ['segment_length', 'gold_features', 'robust_level_columns', 'label_columns', 'compare_gold', 'load_feature_state',
+           'late_quarantine', 'build_gold']
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c007
 def segment_length(alphas: list[float], tol: float = 1e-17) -> int:
@@ -90,7 +99,8 @@ def gold_features(silver, config: ProjectConfig):
                         "bb_zscore": div(c("price") - c("bb_middle"), c("_bsd")),
                         "bb_width": div(c("bb_upper") - c("bb_lower"), c("bb_middle"))})
           .withColumns({"vwap_dev": div(F.ln(c("price") / c("vwap")), vol)}))
-    return label_columns(robust_level_columns(df, config), config).select(*gold_columns())
+    return (label_columns(robust_level_columns(df, config), config)
+            .withColumn("gold_at", F.current_timestamp()).select(*gold_columns()))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #dbb9ff47
 def robust_level_columns(df, config: ProjectConfig):
@@ -149,7 +159,7 @@ def label_columns(df, config: ProjectConfig):
 # %% ../../nbs/33_dlt.gold_features.ipynb #c014
 def compare_gold(spark_gold: pd.DataFrame, pandas_gold: pd.DataFrame, columns: list[str] | None = None, tol: float = 1e-9) -> pd.DataFrame:
     "Per feature: rows, max abs/rel differences and whether all values (and their NaN pattern) agree within `tol`."
-    cols = columns or [c for c in gold_columns() if c not in GOLD_KEY_COLUMNS]
+    cols = columns or [c for c in gold_columns() if c not in GOLD_KEY_COLUMNS + GOLD_META_COLUMNS]
     a = spark_gold.sort_values(["symbol", "ts", "trade_id"]).reset_index(drop=True)
     b = pandas_gold.sort_values(["symbol", "ts", "trade_id"]).reset_index(drop=True)
     if len(a) != len(b) or not (a["trade_id"].to_numpy() == b["trade_id"].to_numpy()).all():
@@ -166,28 +176,62 @@ def compare_gold(spark_gold: pd.DataFrame, pandas_gold: pd.DataFrame, columns: l
     return pd.DataFrame(out)
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c022
+def _txn_version(name: str, app: str, config: ProjectConfig) -> int | None:
+    "The version app `app` last committed to table `name` (None if the table or the app's commit is absent)."
+    from deltalake import DeltaTable
+    if not table_exists(name, config): return None
+    return DeltaTable(str(table_path(name, config))).transaction_version(app)
+
 def _gold_source_version(config: ProjectConfig) -> int | None:
     "The silver version the current gold table was built from (None if never built)."
-    from deltalake import DeltaTable
-    name = config.table("gold_features")
-    if not table_exists(name, config): return None
-    return DeltaTable(str(table_path(name, config))).transaction_version(f"gold<-{config.table('silver_trades')}")
+    return _txn_version(config.table("gold_features"), f"gold<-{config.table('silver_trades')}", config)
+
+def load_feature_state(config: ProjectConfig) -> tuple[FeatureState | None, str]:
+    "The feature state gold can continue from, or None and why not (no state, settings changed, out of step with gold)."
+    name, silver = config.table("gold_state"), config.table("silver_trades")
+    gv = _gold_source_version(config)
+    if gv is None: return None, "no gold yet"
+    sv = _txn_version(name, f"state<-{silver}", config)
+    if sv != gv: return None, f"the feature state reflects silver version {sv}, gold version {gv}"
+    try: return state_from_arrow(read_arrow(name, config=config), config), ""
+    except StateMismatch as e: return None, str(e)
+
+# %% ../../nbs/33_dlt.gold_features.ipynb #580df55f
+def late_quarantine(late: pd.DataFrame) -> pa.Table:
+    "Quarantine rows (the pipeline's quarantine schema) for trades the feature state refused, with the record and reason."
+    now = datetime.now(UTC)
+    rec = late[[c for c in ("trade_id", "symbol", "ts", "price", "volume") if c in late]].assign(ts=lambda d: d["ts"].astype(str))
+    n = len(late)
+    col = lambda c: late[c].astype(object).where(late[c].notna(), None).tolist() if c in late else [None] * n
+    return pa.table({"dataset": ["trades"] * n, "rule": ["out_of_order"] * n, "failed_rules": [["out_of_order"]] * n,
+                     "raw_record": [json.dumps(r) for r in rec.to_dict("records")], "source_file": col("source_file"),
+                     "run_id": col("run_id"), "ingested_at": pa.array(late["ingested_at"] if "ingested_at" in late else [None] * n, TIMESTAMP),
+                     "quarantined_at": pa.array([now] * n, TIMESTAMP)})
 
 def build_gold(config: ProjectConfig, spark=None, force: bool = False) -> dict:
-    "Recompute gold from silver and overwrite it, unless silver has not changed since the last build."
-    with pipeline_writer(): return _build_gold(config, spark, force)
+    "Add silver's new trades to gold through the feature state (all of silver when there is no usable state, or on `force`)."
+    with pipeline_writer(): return _build_gold(config, force)
 
-def _build_gold(config, spark, force) -> dict:
-    silver = config.table("silver_trades")
+def _build_gold(config, force) -> dict:
+    silver, gold = config.table("silver_trades"), config.table("gold_features")
     if not table_exists(silver, config): return {"gold_rows": 0, "skipped": "no silver table yet"}
     sv = table_version(silver, config)
-    if not force and _gold_source_version(config) == sv:
-        return {"gold_rows": None, "skipped": f"silver unchanged since version {sv}",
-                "gold_version": table_version(config.table("gold_features"), config)}
-    spark = spark or get_spark(config)
     t0 = time.perf_counter()
-    gold = gold_features(read_spark_table(silver, config=config), config).toArrow()
-    v = write_table(gold, config.table("gold_features"), mode="overwrite", config=config, txn=(f"gold<-{silver}", sv))
+    state, why = (None, "full refresh") if force else load_feature_state(config)
+    if state is not None and _gold_source_version(config) == sv:
+        return {"gold_rows": None, "skipped": f"silver unchanged since version {sv}", "gold_version": table_version(gold, config)}
+    names = table_schema(silver, config).names
+    cols = [c for c in [*HELD_COLUMNS, "source_file", "run_id"] if c in names]   # the last two for a quarantined late trade
+    where = None if state is None or state.watermark is None else pc.field("ingested_at") > pa.scalar(state.watermark, TIMESTAMP)
+    new = read_arrow(silver, columns=cols, config=config, where=where).to_pandas()
+    feats, st = FeatureEngineer(config).transform(new, state or FeatureState.empty(config))
+    if len(new): st.watermark = int(pd.Timestamp(new["ingested_at"].max()).value // 1000)
+    late = len(st.late) if st.late is not None else 0
+    if late: write_table(late_quarantine(st.late), config.table("quarantine"), config=config, txn=(f"gold-late<-{silver}", sv))
+    out = feats.assign(gold_at=pd.Timestamp(datetime.now(UTC)).as_unit("us"))[gold_columns()]
+    v = write_table(out, gold, mode="append" if state is not None else "overwrite", config=config, txn=(f"gold<-{silver}", sv))
+    if len(st.rows): write_table(state_to_arrow(st), config.table("gold_state"), mode="overwrite", config=config, txn=(f"state<-{silver}", sv))
     secs = time.perf_counter() - t0
-    return {"gold_rows": gold.num_rows, "gold_version": v, "silver_version": sv, "seconds": round(secs, 2),
-            "rows_per_second": round(gold.num_rows / secs) if secs else None}
+    return {"gold_rows": len(out), "silver_rows_read": len(new), "late_quarantined": late, "held": len(st.rows),
+            "mode": "incremental" if state is not None else f"recomputed ({why})", "gold_version": v, "silver_version": sv,
+            "seconds": round(secs, 2), "rows_per_second": round(len(new) / secs) if secs else None}

@@ -58,7 +58,7 @@ def gold_schema(constraint: bool = True) -> str:
     """Gold's schema as DDL: every feature and the label; with `constraint` (Lakeflow) the keys NOT NULL and the primary
     key with `ts` as timeseries. (Spark's engine compares nullability with the query's: silver's rules keep the keys
     non-null, but Spark cannot infer it, so there the columns are declared as the query makes them.)"""
-    types = {"symbol": "STRING", "ts": "TIMESTAMP", "trade_id": "STRING", "session_type": "STRING", "label": "BIGINT"}
+    types = {"symbol": "STRING", "ts": "TIMESTAMP", "trade_id": "STRING", "session_type": "STRING", "label": "BIGINT", "gold_at": "TIMESTAMP"}
     cols = [f"{c} {types.get(c, 'DOUBLE')}" + (" NOT NULL" if constraint and c in GOLD_KEY else "") for c in gold_columns()]
     if constraint: cols.append("CONSTRAINT gold_pk PRIMARY KEY (symbol, ts TIMESERIES, trade_id)")
     return ", ".join(cols)

@@ -18,7 +18,7 @@ from .stream_processor import process_landing
 __all__ = ['RUNNER_TABLES', 'reset_pipeline', 'run_pipeline', 'table_counts', 'summary_lines']
 
 # %% ../../nbs/34_dlt.pipeline_runner.ipynb #c006
-RUNNER_TABLES = (*PIPELINE_TABLES, "landing_files")    # the pipeline's datasets, and the local runner's manifest of landed files
+RUNNER_TABLES = (*PIPELINE_TABLES, "landing_files", "gold_state")   # the pipeline's datasets, the local runner's manifest of landed files, gold's feature state
 
 def reset_pipeline(config: ProjectConfig) -> list[str]:
     "Empty the pipeline's tables (a new, empty version of each) and delete its stream checkpoints."
@@ -74,5 +74,7 @@ def summary_lines(result: dict) -> list[str]:
             out.append(f"  {len(t['already_ingested_files'])} file(s) read again with content already ingested (a moved lakehouse?): skipped")
         if t["in_flight_files"]: out.append(f"  {t['in_flight_files']} file(s) still being written: next run")
     g = result["gold"]
-    return out + [f"gold: {g.get('skipped') or str(g['gold_rows']) + ' rows'}",
+    late = f", {g['late_quarantined']} out-of-order trades quarantined" if g.get("late_quarantined") else ""
+    done = f"{g.get('gold_rows')} new rows from {g.get('silver_rows_read')} silver trades ({g.get('mode')}; {g.get('held')} held for their next prints{late})"
+    return out + [f"gold: {g.get('skipped') or done}",
                   "tables: " + ", ".join(f"{k}={v}" for k, v in result["counts"].items()) + f"  ({result['seconds']} s)"]

@@ -18,11 +18,11 @@ from ..config import ProjectConfig
 from ..markets import is_24_7, trading_day
 
 # %% auto #0
-__all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'STATE_VERSION', 'CARRY_COLUMNS', 'HELD_COLUMNS', 'Groups', 'GroupedWindow',
-           'ewm', 'rolling_mean_std', 'rolling_pandas', 'FeatureEngineer', 'ts_ns', 'sort_trades', 'rolling_quantiles',
-           'compute_features', 'label_signals', 'hindsight_signals', 'label_anomalies', 'gold_columns',
-           'evaluate_labels', 'StateMismatch', 'lookback', 'lookahead', 'feature_fingerprint', 'FeatureState',
-           'state_to_arrow', 'state_from_arrow', 'advance']
+__all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'GOLD_META_COLUMNS', 'STATE_VERSION', 'CARRY_COLUMNS', 'HELD_COLUMNS', 'Groups',
+           'GroupedWindow', 'ewm', 'rolling_mean_std', 'rolling_pandas', 'FeatureEngineer', 'ts_ns', 'sort_trades',
+           'rolling_quantiles', 'compute_features', 'label_signals', 'hindsight_signals', 'label_anomalies',
+           'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback', 'lookahead', 'feature_fingerprint',
+           'FeatureState', 'state_to_arrow', 'state_from_arrow', 'advance']
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
@@ -336,10 +336,11 @@ def label_anomalies(df: pd.DataFrame, config: ProjectConfig) -> pd.DataFrame:
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c036
 GOLD_KEY_COLUMNS = ["symbol", "ts", "trade_id", "price", "volume", "session_type"]
+GOLD_META_COLUMNS = ["gold_at"]     # when the row was written to gold: what a consumer reads from, to take only new rows
 
 def gold_columns() -> list[str]:
-    "Gold's columns, in order: keys and raw values, every FeatureEngineer output, the label."
-    return GOLD_KEY_COLUMNS + FeatureEngineer.computed_columns() + ["label"]
+    "Gold's columns, in order: keys and raw values, every FeatureEngineer output, the label, when the row was written."
+    return GOLD_KEY_COLUMNS + FeatureEngineer.computed_columns() + ["label"] + GOLD_META_COLUMNS
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c039
 def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
@@ -355,7 +356,7 @@ def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return {"labelled": int(y.sum()), "injected": int(len(truth)), "matched": int(hit.sum()), "true_positives": tp,
             "precision": tp / max(int(y.sum()), 1), "recall": tp / max(int(hit.sum()), 1), "recall_by_kind": per_kind}
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #90a480cc
+# %% ../../nbs/20_features.feature_engineering.ipynb #8b09843f
 STATE_VERSION = 1        # the state's layout and the arithmetic that reads it: bump when either changes
 CARRY_COLUMNS = ["_pos0", "_emitted", "_ref", "_eu", "_ed", "_fast", "_slow", "_sig", "_cpv", "_cv"]
 HELD_COLUMNS = [*GOLD_KEY_COLUMNS, "ingested_at"]    # the trade columns a state keeps (those the input has)
@@ -377,7 +378,7 @@ def feature_fingerprint(config: ProjectConfig) -> str:
          config.pipeline.model_dump(include={"crypto_prefixes", "fx_prefixes"}, mode="json")]
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #44cb4759
+# %% ../../nbs/20_features.feature_engineering.ipynb #1c81879e
 @dataclass
 class FeatureState:
     "Per symbol, what its next trades need: the rows held (the last `lookback` final ones, then those awaiting their future) and the running values at the first."
@@ -395,7 +396,7 @@ class FeatureState:
         g = self.rows.groupby("symbol", sort=False)
         return pd.DataFrame({"seen": g["_pos0"].first() + g.size(), "final": g["_emitted"].first(), "held": g.size()}).reset_index()
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #3671517c
+# %% ../../nbs/20_features.feature_engineering.ipynb #ba401ae8
 def state_to_arrow(state: FeatureState) -> pa.Table:
     "The state as one Arrow table (its fingerprint and watermark as columns), to keep in Delta."
     df = state.rows.assign(_fingerprint=state.fingerprint, _watermark=state.watermark)
@@ -412,7 +413,7 @@ def state_from_arrow(table: pa.Table, config: ProjectConfig) -> FeatureState:
     wm = df["_watermark"].iloc[0]
     return FeatureState(df.drop(columns=["_fingerprint", "_watermark"]), want, None if pd.isna(wm) else int(wm))
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #d7801349
+# %% ../../nbs/20_features.feature_engineering.ipynb #f73db747
 def _late_rows(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
     "Which new trades sort at or before their symbol's last held trade (by ts, then trade_id when there is one)."
     late = np.zeros(len(new), dtype=bool)
@@ -438,7 +439,7 @@ def _carry(comb: pd.DataFrame, old: pd.DataFrame) -> dict[str, np.ndarray]:
     carry["_ref"] = np.where(np.isnan(carry["_ref"]), first_price, carry["_ref"])
     return carry
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #7a0daa83
+# %% ../../nbs/20_features.feature_engineering.ipynb #7ef645e6
 def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState) -> tuple[pd.DataFrame, FeatureState]:
     "Add `trades` to `state`: the rows that became final (features and `label`) and the new state (see above)."
     cfg, f = fe.config, fe.f
