@@ -21,15 +21,18 @@ from ..models.registry import Champion, champion
 from .alert_manager import Alert, AlertManager
 from .drift_detector import flatten_features
 from .performance_monitor import row_keys
-from ..runtime import get_spark, read_spark_table, read_table, table_exists, table_schema, write_table
+from ..runtime import (get_spark, is_databricks, read_arrow, read_spark_table, read_table, table_exists,
+                                            table_schema, write_table)
 
 # %% auto #0
-__all__ = ['log', 'INSUFFICIENT_HISTORY', 'CARRIED', 'SCORE_COLUMNS', 'scored_schema', 'ScoringRun', 'anomaly_alert',
-           'model_budget', 'recent_scores', 'apply_budget', 'judge_rows', 'with_reasons', 'score_new_trades']
+__all__ = ['log', 'INSUFFICIENT_HISTORY', 'SMALL_BATCH', 'CARRIED', 'SCORE_COLUMNS', 'scored_schema', 'ScoringRun',
+           'anomaly_alert', 'model_budget', 'score_state', 'save_score_state', 'recent_scores', 'apply_budget',
+           'judge_rows', 'with_reasons', 'score_new_trades']
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c006
 log = logging.getLogger(__name__)
 INSUFFICIENT_HISTORY = "insufficient_history"   # the verdict of a trade whose symbol has too few prints for a level yet
+SMALL_BATCH = 250_000      # `engine="auto"` scores up to this many new rows in-process (pandas), more with spark_udf
 CARRIED = ("trade_id", "symbol", "ts", "price", "volume", "session_type")   # gold columns copied to each scored row when present
 SCORE_COLUMNS = [("anomaly_score", pa.float64()), ("instant_score", pa.float64()), ("is_anomaly", pa.bool_()), ("verdict", pa.string()), ("reasons", pa.string()),
                  ("model_name", pa.string()), ("model_version", pa.string()), ("threshold", pa.float64()),
@@ -55,10 +58,11 @@ class ScoringRun:
     top: pd.DataFrame = field(default_factory=pd.DataFrame)
     alert: object = None
     engine: str = "pandas"
+    gold_rows_read: int = 0          # gold rows written since the last run (what this run read)
 
     def summary(self) -> str:
         return (f"run {self.run_id}: {self.n_new} new trades scored with model v{self.model_version} "
-                f"({self.engine}); {self.n_anomalies} anomalies")
+                f"({self.engine}, {self.gold_rows_read} gold rows read); {self.n_anomalies} anomalies")
 
 def anomaly_alert(config: ProjectConfig, run: ScoringRun):
     "One alert for all anomalies of a run (the worst ten listed), or None when there are none."
@@ -74,16 +78,29 @@ def anomaly_alert(config: ProjectConfig, run: ScoringRun):
                  fingerprint=f"scoring-{run.run_id}")      # each run's anomalies are news: no suppression across runs
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c011
-def _new_rows_pandas(config: ProjectConfig, gold_version: int | None, keys: list[str]) -> pd.DataFrame:
-    gold = read_table(config.table("gold_features"), version=gold_version, config=config)
-    st = config.table("scored_trades")
-    if not table_exists(st, config): return gold
-    done = read_table(st, columns=keys, config=config).drop_duplicates()
-    m = gold.merge(done.assign(_done=True), on=keys, how="left")
-    return gold[m["_done"].isna().to_numpy()]
+def _since(wm: pd.Timestamp | None, names: list[str]):
+    "The filter for gold rows written after the watermark (None: every row, for a first run or a gold without `gold_at`)."
+    if wm is None or "gold_at" not in names: return None
+    return pc.field("gold_at") > pa.scalar(wm.to_pydatetime(), TIMESTAMP)
 
-def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str], model=None) -> pd.DataFrame:
-    new = _new_rows_pandas(config, gold_version, keys)
+def _unscored(config: ProjectConfig, new: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    "`new` less the rows `scored_trades` has, read only from the oldest of them on (file statistics skip the rest)."
+    st = config.table("scored_trades")
+    if new.empty or not table_exists(st, config): return new
+    lo = pa.scalar(pd.Timestamp(new["ts"].min()).to_pydatetime(), TIMESTAMP)
+    done = read_arrow(st, columns=keys, config=config, where=pc.field("ts") >= lo).to_pandas().drop_duplicates()
+    m = new.merge(done.assign(_done=True), on=keys, how="left")
+    return new[m["_done"].isna().to_numpy()]
+
+def _new_rows_pandas(config: ProjectConfig, gold_version: int | None, keys: list[str], wm: pd.Timestamp | None = None) -> tuple[pd.DataFrame, int]:
+    "The gold rows written since `wm` and not yet scored, and how many gold rows were read."
+    gname = config.table("gold_features")
+    gold = read_arrow(gname, version=gold_version, config=config, where=_since(wm, table_schema(gname, config).names)).to_pandas()
+    return _unscored(config, gold, keys), len(gold)
+
+def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str], model=None,
+                  wm: pd.Timestamp | None = None, rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    new = _new_rows_pandas(config, gold_version, keys, wm)[0] if rows is None else rows
     if new.empty: return new.assign(anomaly_score=pd.Series(dtype=float), is_anomaly=pd.Series(dtype=bool), instant_score=pd.Series(dtype=float))
     new = flatten_features(new, champ.feature_columns)
     pred = (model or mlflow.pyfunc.load_model(champ.uri)).predict(new[champ.feature_columns])
@@ -92,18 +109,26 @@ def _score_pandas(config: ProjectConfig, champ: Champion, gold_version: int, key
                       instant_score=np.asarray(instant, dtype=np.float64))
 
 # %% ../../nbs/54_monitoring.scoring.ipynb #c013
-def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str], instant: bool = False):
+def _score_spark(config: ProjectConfig, champ: Champion, gold_version: int, keys: list[str], instant: bool = False,
+                 wm: pd.Timestamp | None = None, rows: pd.DataFrame | None = None):
     from pyspark.sql import functions as F
     from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
     spark = get_spark(config)
-    gold = read_spark_table(config.table("gold_features"), version=gold_version, config=config)
+    gname = config.table("gold_features")
+    if rows is not None: gold = spark.createDataFrame(pa.Table.from_pandas(rows, preserve_index=False))   # candidates read already
+    elif is_databricks():                # the filters run where gold is: nothing comes to the driver
+        gold = read_spark_table(gname, version=gold_version, config=config)
+        if wm is not None and "gold_at" in gold.columns: gold = gold.where(F.col("gold_at") > F.lit(wm.to_pydatetime()))
+    else: gold = spark.createDataFrame(_new_rows_pandas(config, gold_version, keys, wm)[0])
     missing = [c for c in champ.feature_columns if c not in gold.columns]
     if missing and "features" in gold.columns:        # a vector column: unpack by position
         gold = gold.select("*", *[F.col("features")[i].alias(c) for i, c in enumerate(champ.feature_columns) if c in missing])
     elif missing: raise KeyError(f"gold table lacks feature columns {missing} that model v{champ.version} needs")
     st = config.table("scored_trades")
-    if table_exists(st, config):
-        gold = gold.join(read_spark_table(st, config=config).select(*keys).distinct(), on=keys, how="left_anti")
+    if is_databricks() and rows is None and table_exists(st, config):
+        lo = gold.agg(F.min("ts")).first()[0]
+        done = read_spark_table(st, config=config).where(F.col("ts") >= F.lit(lo)) if lo is not None else None
+        if done is not None: gold = gold.join(done.select(*keys).distinct(), on=keys, how="left_anti")
     fields = [StructField("anomaly_score", DoubleType()), StructField("is_anomaly", BooleanType())] + (
         [StructField("instant_score", DoubleType())] if instant else [])
     udf = mlflow.pyfunc.spark_udf(spark, champ.uri, env_manager="local", result_type=StructType(fields))
@@ -117,13 +142,33 @@ def model_budget(model) -> AlertBudget | None:
     try: return getattr(model.unwrap_python_model(), "budget", None)
     except Exception: return None
 
+def score_state(config: ProjectConfig) -> tuple[pd.Timestamp | None, pd.DataFrame | None]:
+    "Scoring's state: the last `gold_at` it scored (None before the first run) and each symbol's recent scores (symbol, ts, score)."
+    name = config.table("score_state")
+    if not table_exists(name, config): return None, None
+    df = read_table(name, config=config)
+    mark = df[df["symbol"].isna()]
+    return (pd.Timestamp(mark["ts"].max()) if len(mark) and mark["ts"].notna().any() else None), df[df["symbol"].notna()]
+
+def save_score_state(config: ProjectConfig, history: pd.DataFrame | None, judged: pd.DataFrame, wm: pd.Timestamp | None, window: int) -> int | None:
+    "Keep each symbol's last `window` scores and the watermark (a row without a symbol whose `ts` is the last `gold_at` scored)."
+    new = judged.dropna(subset=["anomaly_score"])[["symbol", "ts", "anomaly_score"]].rename(columns={"anomaly_score": "score"})
+    df = pd.concat([x for x in (history, new) if x is not None and len(x)], ignore_index=True) if (history is not None and len(history)) or len(new) else new
+    df = df.assign(ts=pd.to_datetime(df["ts"], utc=True)).sort_values(["symbol", "ts"], kind="stable").groupby("symbol", sort=False).tail(window)
+    mark = pd.DataFrame({"symbol": [None], "ts": [wm], "score": [np.nan]})
+    t = pa.Table.from_pandas(pd.concat([df, mark], ignore_index=True), preserve_index=False)
+    t = pa.table({"symbol": t["symbol"].cast(pa.string()), "ts": t["ts"].cast(TIMESTAMP), "score": t["score"].cast(pa.float64())})
+    return write_table(t, config.table("score_state"), mode="overwrite", config=config)
+
 def recent_scores(config: ProjectConfig, window: int) -> pd.DataFrame | None:
-    "Each symbol's last `window` scores in `scored_trades` (columns symbol, score), oldest first; None before the first run."
-    st = config.table("scored_trades")
-    if not table_exists(st, config): return None
-    df = read_table(st, columns=["symbol", "ts", "anomaly_score"], config=config).dropna(subset=["anomaly_score"])
-    df = df.sort_values(["symbol", "ts"], kind="stable")
-    return df.groupby("symbol", sort=False).tail(window).rename(columns={"anomaly_score": "score"})[["symbol", "score"]]
+    "Each symbol's last `window` scores (columns symbol, ts, score), oldest first; None before the first run."
+    _, hist = score_state(config)
+    if hist is None:                      # a lakehouse scored before `scoring_state`: read scored_trades once
+        st = config.table("scored_trades")
+        if not table_exists(st, config): return None
+        hist = read_table(st, columns=["symbol", "ts", "anomaly_score"], config=config).rename(columns={"anomaly_score": "score"})
+    df = hist.dropna(subset=["score"]).sort_values(["symbol", "ts"], kind="stable")
+    return df.groupby("symbol", sort=False).tail(window)[["symbol", "ts", "score"]]
 
 def apply_budget(scored: pd.DataFrame, budget: AlertBudget, history: pd.DataFrame | None = None) -> pd.DataFrame:
     "`scored` (symbol, ts, anomaly_score) in time order per symbol, with the `threshold` each trade is judged at and `is_anomaly`."
@@ -165,7 +210,7 @@ def _finish(df: pd.DataFrame, config: ProjectConfig, champ: Champion, gold_versi
 def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager=None, champ: Champion | None = None,
                      run_id: str | None = None, alert: bool = True) -> ScoringRun:
     "Score the confirmed gold rows not yet in `scored_trades` with the champion at each symbol's operating point, append them, alert once."
-    if engine not in ("spark", "pandas"): raise ValueError(f"engine must be 'spark' or 'pandas', got {engine!r}")
+    if engine not in ("spark", "pandas", "auto"): raise ValueError(f"engine must be 'spark', 'pandas' or 'auto', got {engine!r}")
     champ = champ or champion(config)
     gname = config.table("gold_features")
     if not table_exists(gname, config): raise FileNotFoundError(f"{gname} does not exist: run the feature pipeline first")
@@ -176,17 +221,26 @@ def score_new_trades(config: ProjectConfig, engine: str = "spark", alert_manager
     run_id = run_id or new_run_id("score-")
     model = mlflow.pyfunc.load_model(champ.uri)
     budget = model_budget(model)
+    wm = score_state(config)[0]
+    rows, n_read = (None, None) if is_databricks() else _new_rows_pandas(config, gver, keys, wm)
+    if engine == "auto": engine = "spark" if is_databricks() or len(rows) > SMALL_BATCH else "pandas"
     if engine == "spark":
         keep = list(dict.fromkeys([c for c in gcols.names if c in CARRIED or c in keys] + champ.feature_columns +
-                                  ["anomaly_score", "is_anomaly", "instant_score"]))
+                                  ["anomaly_score", "is_anomaly", "instant_score"] + (["gold_at"] if "gold_at" in gcols.names else [])))
         out_schema = model.metadata.get_output_schema()
         instant = out_schema is not None and "instant_score" in out_schema.input_names()
-        scored = _score_spark(config, champ, gver, keys, instant).select(*keep).toArrow().to_pandas()
-    else: scored = _score_pandas(config, champ, gver, keys, model)
-    history = recent_scores(config, budget.window) if budget is not None else None
-    t = _finish(with_reasons(judge_rows(scored, champ, budget, history), model), config, champ, gver, run_id, schema)
-    run = ScoringRun(run_id, champ.version, gver, t.num_rows, int(pc.sum(t["is_anomaly"]).as_py() or 0), engine=engine)
+        scored = (_score_spark(config, champ, gver, keys, instant, wm, rows).select(*keep).toArrow().to_pandas()
+                  if rows is None or len(rows) else _score_pandas(config, champ, gver, keys, model, rows=rows))
+    else: scored = _score_pandas(config, champ, gver, keys, model, rows=rows)
+    window = budget.window if budget is not None else config.models.budget_window
+    history = recent_scores(config, window)
+    t = _finish(with_reasons(judge_rows(scored, champ, budget, history if budget is not None else None), model), config, champ, gver, run_id, schema)
+    run = ScoringRun(run_id, champ.version, gver, t.num_rows, int(pc.sum(t["is_anomaly"]).as_py() or 0), engine=engine,
+                     gold_rows_read=len(scored) if n_read is None else n_read)
     if t.num_rows: run.table_version = write_table(t, config.table("scored_trades"), config=config)
+    seen = scored["gold_at"].max() if "gold_at" in scored and len(scored) else None
+    if seen is not None and not pd.isna(seen):   # after scored_trades: a run that dies in between is caught by the anti join
+        save_score_state(config, history, t.to_pandas(), max(pd.Timestamp(seen), wm) if wm is not None else pd.Timestamp(seen), window)
     if run.n_anomalies:
         an = t.filter(t["is_anomaly"]).to_pandas()
         run.top = an.sort_values("anomaly_score", ascending=False).head(20).reset_index(drop=True)
