@@ -153,9 +153,9 @@ class FeatureEngineer:
     @property
     def output_columns(self) -> list[str]: return self.computed_columns()
 
-    def transform(self, trades: pd.DataFrame, state: FeatureState | None = None):
+    def transform(self, trades: pd.DataFrame, state: FeatureState | None = None, live: bool = False):
         "`trades` sorted per symbol by time, with the feature columns added; given a `state`, `(final rows with labels, new state)`."
-        if state is not None: return advance(self, trades, state)
+        if state is not None: return advance(self, trades, state, live)
         df = sort_trades(trades)
         if len(df) == 0:
             return df.assign(**{c: pd.Series(dtype="float64") for c in self.output_columns})
@@ -356,7 +356,7 @@ def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return {"labelled": int(y.sum()), "injected": int(len(truth)), "matched": int(hit.sum()), "true_positives": tp,
             "precision": tp / max(int(y.sum()), 1), "recall": tp / max(int(hit.sum()), 1), "recall_by_kind": per_kind}
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #8b09843f
+# %% ../../nbs/20_features.feature_engineering.ipynb #acec4f5f
 STATE_VERSION = 1        # the state's layout and the arithmetic that reads it: bump when either changes
 CARRY_COLUMNS = ["_pos0", "_emitted", "_ref", "_eu", "_ed", "_fast", "_slow", "_sig", "_cpv", "_cv"]
 HELD_COLUMNS = [*GOLD_KEY_COLUMNS, "ingested_at"]    # the trade columns a state keeps (those the input has)
@@ -378,7 +378,7 @@ def feature_fingerprint(config: ProjectConfig) -> str:
          config.pipeline.model_dump(include={"crypto_prefixes", "fx_prefixes"}, mode="json")]
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #1c81879e
+# %% ../../nbs/20_features.feature_engineering.ipynb #553cef22
 @dataclass
 class FeatureState:
     "Per symbol, what its next trades need: the rows held (the last `lookback` final ones, then those awaiting their future) and the running values at the first."
@@ -396,7 +396,7 @@ class FeatureState:
         g = self.rows.groupby("symbol", sort=False)
         return pd.DataFrame({"seen": g["_pos0"].first() + g.size(), "final": g["_emitted"].first(), "held": g.size()}).reset_index()
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #ba401ae8
+# %% ../../nbs/20_features.feature_engineering.ipynb #a7195689
 def state_to_arrow(state: FeatureState) -> pa.Table:
     "The state as one Arrow table (its fingerprint and watermark as columns), to keep in Delta."
     df = state.rows.assign(_fingerprint=state.fingerprint, _watermark=state.watermark)
@@ -413,7 +413,7 @@ def state_from_arrow(table: pa.Table, config: ProjectConfig) -> FeatureState:
     wm = df["_watermark"].iloc[0]
     return FeatureState(df.drop(columns=["_fingerprint", "_watermark"]), want, None if pd.isna(wm) else int(wm))
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #f73db747
+# %% ../../nbs/20_features.feature_engineering.ipynb #f544449e
 def _late_rows(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
     "Which new trades sort at or before their symbol's last held trade (by ts, then trade_id when there is one)."
     late = np.zeros(len(new), dtype=bool)
@@ -439,8 +439,9 @@ def _carry(comb: pd.DataFrame, old: pd.DataFrame) -> dict[str, np.ndarray]:
     carry["_ref"] = np.where(np.isnan(carry["_ref"]), first_price, carry["_ref"])
     return carry
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #7ef645e6
-def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState) -> tuple[pd.DataFrame, FeatureState]:
+# %% ../../nbs/20_features.feature_engineering.ipynb #6ee21152
+def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState,
+            live: bool = False) -> tuple[pd.DataFrame, FeatureState]:   # live: the arrived and the newly confirmed rows instead (no label)
     "Add `trades` to `state`: the rows that became final (features and `label`) and the new state (see above)."
     cfg, f = fe.config, fe.f
     if state.fingerprint != feature_fingerprint(cfg):
@@ -451,21 +452,30 @@ def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState) -> t
         raise ValueError(f"trades lack column(s) {gone} that the state holds")
     late = _late_rows(new, old)
     rejected = new[late].assign(reason="out of order: at or before its symbol's last trade in the feature state")
+    arrived = np.concatenate([np.zeros(len(old), dtype=bool), np.ones(int((~late).sum()), dtype=bool)])
     comb = pd.concat([old[held], new.loc[~late, held]], ignore_index=True) if len(old) else new.loc[~late, held].reset_index(drop=True)
-    comb = comb.iloc[np.argsort(pd.factorize(comb["symbol"], sort=True)[0], kind="stable")].reset_index(drop=True)
-    cols = FeatureEngineer.computed_columns() + ["label"]
+    order = np.argsort(pd.factorize(comb["symbol"], sort=True)[0], kind="stable")
+    comb, arrived = comb.iloc[order].reset_index(drop=True), arrived[order]
+    cols = FeatureEngineer.computed_columns() + ([] if live else ["label"])
     if not len(comb):
-        return comb.assign(**{c: pd.Series(dtype="float64") for c in cols}), FeatureState(old, state.fingerprint, state.watermark, rejected)
+        empty = comb.assign(**{c: pd.Series(dtype="float64") for c in cols}, **({"stage": pd.Series(dtype=object)} if live else {}))
+        return empty, FeatureState(old, state.fingerprint, state.watermark, rejected)
     carry = _carry(comb, old)
     t, p, v = ts_ns(comb["ts"]), comb["price"].to_numpy(np.float64), comb["volume"].to_numpy(np.float64)
     out = compute_features(comb["symbol"], t, p, v, cfg, carry)
     g = out.pop("_groups")
-    out["label"] = np.logical_or.reduce(list(hindsight_signals(g, p, v, t, cfg).values())).astype(np.int64)
+    if not live: out["label"] = np.logical_or.reduce(list(hindsight_signals(g, p, v, t, cfg).values())).astype(np.int64)
     n = carry["_pos0"] + (g.ends - g.firsts)
     final = np.maximum(np.maximum(n - lookahead(f), 0), carry["_emitted"])
     first = np.maximum(carry["_pos0"], final - lookback(f))     # the first row the next step needs
     emit = (g.pos >= carry["_emitted"][g.gid]) & (g.pos < final[g.gid])
-    feats = comb[emit].assign(**{c: out[c][emit] for c in cols}).reset_index(drop=True)
+    if live:        # each new trade now (causal features), and each trade whose next `confirm_horizon` prints just came in
+        h, before = f.confirm_horizon, (n - np.bincount(g.gid, weights=arrived, minlength=len(n)).astype(np.int64))[g.gid]
+        confirmed = (g.pos >= before - h) & (g.pos < n[g.gid] - h)
+        pick = np.concatenate([np.flatnonzero(arrived), np.flatnonzero(confirmed)])
+        feats = comb.iloc[pick].assign(**{c: out[c][pick] for c in cols}, stage=["arrived"] * int(arrived.sum()) + ["confirmed"] * int(confirmed.sum()))
+        feats = feats.reset_index(drop=True)
+    else: feats = comb[emit].assign(**{c: out[c][emit] for c in cols}).reset_index(drop=True)
     at = g.firsts + (first - carry["_pos0"])                      # each symbol's new first held row, in these arrays
     kept = comb[g.pos >= first[g.gid]].reset_index(drop=True)
     per = pd.DataFrame({"_pos0": first, "_emitted": final} | {c: out[c][at] for c in CARRY_COLUMNS[2:]})
