@@ -112,6 +112,15 @@ def table_dir(proj: Path, name: str) -> Path:
     return proj / ".lakehouse/tables/mlops_dev/financial_transactions" / name
 
 
+def awaiting(proj: Path) -> int:
+    "Silver trades not in gold yet: each symbol's last `lookahead` wait in the feature state for their next prints."
+    from deltalake import DeltaTable
+    from financial_transactions.config import FeaturesConfig
+    from financial_transactions.features.feature_engineering import lookahead
+    per = DeltaTable(str(table_dir(proj, "silver_trades"))).to_pandas(columns=["symbol"])["symbol"].value_counts()
+    return int(sum(min(k, lookahead(FeaturesConfig())) for k in per))
+
+
 def pipeline(proj, env, *extra) -> subprocess.Popen:
     return subprocess.Popen([FIN, "pipeline", "run", "--env", "dev", "--json", *extra], cwd=proj, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
@@ -155,7 +164,7 @@ def test_pipeline_ctrl_c_in_each_phase_then_rerun(project):
     out, err = p.communicate(timeout=900)
     assert p.returncode == 0, err[-3000:]
     res = json.loads(out[out.index("{"):])
-    assert res["counts"]["silver_trades"] == n and res["counts"]["gold_features"] == n, res["counts"]
+    assert res["counts"]["silver_trades"] == n and res["counts"]["gold_features"] == n - awaiting(proj), res["counts"]
     assert res["counts"]["bronze_trades"] == n, res["counts"]             # no batch appended twice
 
 

@@ -73,7 +73,8 @@ class FinnhubCollector:
                  max_message_bytes: int = 4 << 20,          # a larger message (or frame) drops the connection
                  max_buffer_bytes: int = 16 << 20,          # flush the buffered trades or rejects past this size
                  max_rejected_bytes: int = 256 << 20,       # rejects written per run; past it they are counted only
-                 on_flush: Callable[[CollectorStats, Path | None], None] | None = None):  # called after each file
+                 on_flush: Callable[[CollectorStats, Path | None], None] | None = None,  # called after each file
+                 on_trades: Callable[[list, int], None] | None = None):   # called with each message's new trades (and received_ms), once buffered
         if not symbols: raise ValueError("FinnhubCollector needs at least one symbol")
         if flush_every_trades <= 0 or flush_every_seconds <= 0: raise ValueError("flush intervals must be positive")
         if len(symbols) > 50: log.warning("subscribing to %d symbols: Finnhub's free tier allows 50", len(symbols))
@@ -83,7 +84,7 @@ class FinnhubCollector:
         self.flush_every_trades, self.flush_every_seconds = flush_every_trades, flush_every_seconds
         self.max_backoff, self.initial_backoff = max_backoff_seconds, initial_backoff_seconds
         self.recv_timeout, self.connect_timeout, self.fsync = recv_timeout, connect_timeout, fsync
-        self.drop_duplicates, self.on_flush = drop_duplicates, on_flush
+        self.drop_duplicates, self.on_flush, self.on_trades = drop_duplicates, on_flush, on_trades
         self.max_message_bytes, self.max_buffer_bytes, self.max_rejected_bytes = max_message_bytes, max_buffer_bytes, max_rejected_bytes
         self._buf_bytes = self._rej_bytes = self._rej_written = 0
         self.stats = CollectorStats(run_id=run_id or new_run_id("fh-"))
@@ -174,6 +175,7 @@ def _keep(self: FinnhubCollector, trades: list[Trade], received_ms: int) -> None
     self._buf.append(lines); self._buf_bytes += len(lines)
     self._nbuf += len(trades)
     self.stats.buffered = self._nbuf
+    if self.on_trades: self.on_trades(trades, received_ms)      # after buffering: a live consumer never costs a landed trade
 
 # %% ../../nbs/13_streaming.finnhub_collector.ipynb #c018
 @patch
