@@ -31,7 +31,7 @@ from .streaming.finnhub_collector import FinnhubAuthError, FinnhubCollector, col
 
 # %% auto #0
 __all__ = ['Env', 'COMMANDS', 'run', 'jobs', 'validate', 'uc_setup', 'feed_serve', 'feed_alphavantage', 'collect_finnhub',
-           'collect_alphavantage', 'pipeline_run', 'pipeline_expectations', 'serve', 'dashboard', 'main']
+           'collect_alphavantage', 'watch', 'pipeline_run', 'pipeline_expectations', 'serve', 'dashboard', 'main']
 
 # %% ../nbs/80_cli.ipynb #c007
 Env = Annotated[str, "config env: local, dev, acc or prd", {"choices": ["local", "dev", "acc", "prd"]}]
@@ -223,6 +223,33 @@ def collect_alphavantage(url: str = None,        # query URL (default: ingestion
                  "failures": col.failures}).decode(), flush=True)
     return 0 if st.landed or not col.failures else 1
 
+# %% ../nbs/80_cli.ipynb #68f6977f
+@call_parse
+def watch(env: Env = "dev",
+          url: str = None,          # WebSocket URL (default: ingestion.finnhub.url, or live_url when FINNHUB_API_KEY is set)
+          symbols: str = None,      # comma-separated symbols (default: ingestion.symbols)
+          duration: float = None,   # seconds to watch (default: until Ctrl-C)
+          max_trades: int = None,   # stop after this many trades
+          no_fsync: bool = False,   # skip fsync before each landing file's rename
+          Quiet: bool = False):     # no status line
+    "Score trades live as they arrive from the feed with the champion (instant and confirmed verdicts, alerts), landing every trade as the collector does."
+    from financial_transactions.monitoring.live import watch as live_watch     # heavy: MLflow
+    from financial_transactions.monitoring.alert_manager import AlertManager
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    cfg = load_project_config(env)
+    token = secret(cfg.secret_scope, cfg.ingestion.finnhub.token_secret)
+    try:
+        scorer, st = live_watch(cfg, url=url, token=token, duration=duration, max_trades=max_trades, alert_manager=AlertManager(cfg),
+                                progress=not Quiet, symbols=_list(symbols), fsync=not no_fsync)
+    except FinnhubAuthError as e:
+        print(f"fin-mlops watch: the feed refused the token: {redact(str(e), token)}", file=sys.stderr); return 2
+    except LookupError as e: print(f"fin-mlops watch: no champion to score with ({e}): run the main sequence first (fin-mlops run)", file=sys.stderr); return 2
+    s = scorer.stats
+    print(dumps({"event": "done", "landed": st.landed, "trades": s.trades, "instant": s.instant, "confirmed": s.confirmed,
+                 "instant_anomalies": s.instant_anomalies, "confirmed_anomalies": s.confirmed_anomalies, "alerts": s.alerts,
+                 "insufficient_history": s.insufficient, "late": s.late, **{k: round(v, 2) for k, v in s.latency().items()}}).decode(), flush=True)
+    return 0
+
 # %% ../nbs/80_cli.ipynb #c023
 @call_parse
 def pipeline_run(env: Env = "dev",
@@ -310,7 +337,7 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
 COMMANDS: dict[str, Callable | dict[str, Callable]] = {
     "run": run, "jobs": jobs, "validate": validate, "uc-setup": uc_setup,
     "feed": {"serve": feed_serve, "alphavantage": feed_alphavantage},
-    "collect": {"finnhub": collect_finnhub, "alphavantage": collect_alphavantage},
+    "collect": {"finnhub": collect_finnhub, "alphavantage": collect_alphavantage}, "watch": watch,
     "pipeline": {"run": pipeline_run, "expectations": pipeline_expectations},
     "serve": serve, "dashboard": dashboard}
 

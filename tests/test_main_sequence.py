@@ -87,3 +87,23 @@ def test_the_dashboard_tells_the_story(story):
     assert not missing, missing
     for section in ("pipeline", "tournament", "champion", "drift", "retraining", "serving"):
         assert (out / f"{section}.json").stat().st_size > 100, section
+
+
+def test_watch_scores_a_live_feed_with_the_champion(story):
+    "`fin-mlops watch` against the local feed: every trade lands and gets an instant verdict from the story's champion."
+    lake, cfg, _ = story
+    from financial_transactions.streaming.feed_server import FeedServer
+    from financial_transactions.streaming.market_simulator import MarketSimulator
+    mkt = MarketSimulator(cfg.simulator.model_copy(update={"seed": 99}), cfg.ingestion.symbols).generate(n_trades=6_000,
+                                                                                                       start="2026-11-27T14:30:00Z")
+    env = {k: v for k, v in os.environ.items() if k not in ("FINNHUB_API_KEY", "ALERT_WEBHOOK_URL")}
+    with FeedServer(mkt, rate=5_000) as srv:
+        r = subprocess.run([FIN, "watch", "--env", "dev", "--url", srv.url, "--max-trades", "6000", "--duration", "120"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    done = json.loads(r.stdout.strip().splitlines()[-1])
+    n, h = len(mkt.trades), cfg.features.confirm_horizon
+    assert (done["landed"], done["trades"], done["instant"]) == (n, n, n), done
+    assert done["confirmed"] == n - h * mkt.trades["s"].nunique(), done
+    assert done["confirmed_anomalies"] < 0.02 * done["confirmed"] and done["p99_ms"] > 0, done
+    assert "latency p50" in r.stderr, r.stderr[-2000:]
