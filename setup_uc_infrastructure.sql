@@ -166,6 +166,36 @@ CREATE TABLE IF NOT EXISTS landing_files (
 )
 COMMENT 'the local pipeline runner''s manifest of ingested landed files (on Databricks, Auto Loader''s checkpoint and the pipeline event log play this part)';
 
+CREATE TABLE IF NOT EXISTS gold_feature_state (
+  symbol STRING,
+  ts TIMESTAMP,
+  trade_id STRING,
+  price DOUBLE,
+  volume DOUBLE,
+  session_type STRING,
+  ingested_at TIMESTAMP,
+  _pos0 BIGINT,
+  _emitted BIGINT,
+  _ref DOUBLE,
+  _eu DOUBLE,
+  _ed DOUBLE,
+  _fast DOUBLE,
+  _slow DOUBLE,
+  _sig DOUBLE,
+  _cpv DOUBLE,
+  _cv DOUBLE,
+  _fingerprint STRING,
+  _watermark BIGINT
+)
+COMMENT 'the local pipeline runner''s per-symbol feature state (features.feature_engineering.FeatureState): the rows the next trades need and the running values at the first of them';
+
+CREATE TABLE IF NOT EXISTS scoring_state (
+  symbol STRING,
+  ts TIMESTAMP,
+  score DOUBLE
+)
+COMMENT 'scoring''s watermark on gold (the row without a symbol: the last gold_at scored) and each symbol''s recent scores, the alert budget''s history';
+
 CREATE TABLE IF NOT EXISTS retraining_audit (
   decision_id STRING,
   ts TIMESTAMP,
@@ -248,6 +278,7 @@ CREATE TABLE IF NOT EXISTS train_set (
   price_rdev_next DOUBLE,
   burst_rdev DOUBLE,
   label BIGINT,
+  gold_at TIMESTAMP,
   feature_table_version BIGINT
 )
 COMMENT 'time-split training rows, stamped with the feature table version';

@@ -66,3 +66,6 @@ def test_created_tables_have_the_columns_the_jobs_write():
     assert _columns("train_set") == gold_columns() + ["feature_table_version"]
     gold = pa.schema([(c, pa.float64()) for c in gold_columns()])
     assert _columns("scored_trades") == scored_schema(gold).names
+    from financial_transactions.features.feature_engineering import CARRY_COLUMNS, HELD_COLUMNS
+    assert _columns("gold_feature_state") == HELD_COLUMNS + CARRY_COLUMNS + ["_fingerprint", "_watermark"]
+    assert _columns("scoring_state") == ["symbol", "ts", "score"]
