@@ -21,8 +21,8 @@ from ..markets import is_24_7, trading_day
 __all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'GOLD_META_COLUMNS', 'STATE_VERSION', 'CARRY_COLUMNS', 'HELD_COLUMNS', 'Groups',
            'GroupedWindow', 'ewm', 'rolling_mean_std', 'rolling_pandas', 'FeatureEngineer', 'ts_ns', 'sort_trades',
            'rolling_quantiles', 'compute_features', 'label_signals', 'hindsight_signals', 'label_anomalies',
-           'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback', 'lookahead', 'feature_fingerprint',
-           'FeatureState', 'state_to_arrow', 'state_from_arrow', 'advance']
+           'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback', 'live_lookback', 'lookahead',
+           'feature_fingerprint', 'FeatureState', 'state_to_arrow', 'state_from_arrow', 'advance']
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
@@ -356,7 +356,7 @@ def evaluate_labels(labeled: pd.DataFrame, truth: pd.DataFrame) -> dict:
     return {"labelled": int(y.sum()), "injected": int(len(truth)), "matched": int(hit.sum()), "true_positives": tp,
             "precision": tp / max(int(y.sum()), 1), "recall": tp / max(int(hit.sum()), 1), "recall_by_kind": per_kind}
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #acec4f5f
+# %% ../../nbs/20_features.feature_engineering.ipynb #e360a8b7
 STATE_VERSION = 1        # the state's layout and the arithmetic that reads it: bump when either changes
 CARRY_COLUMNS = ["_pos0", "_emitted", "_ref", "_eu", "_ed", "_fast", "_slow", "_sig", "_cpv", "_cv"]
 HELD_COLUMNS = [*GOLD_KEY_COLUMNS, "ingested_at"]    # the trade columns a state keeps (those the input has)
@@ -368,6 +368,10 @@ def lookback(f) -> int:
     "Rows of a symbol's history that its next row's features and label read: the widest window, and the gap's previous print."
     return max(10 * f.label_window, f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window) + 1
 
+def live_lookback(f) -> int:
+    "Rows of history the causal features of a symbol's next row read (no label: a live state holds only these)."
+    return max(f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window) + 1
+
 def lookahead(f) -> int:
     "Rows after a row that its confirmation and its hindsight label read: it is final once they are in."
     return max(10 * f.label_window, f.label_horizon, f.confirm_horizon)
@@ -378,7 +382,7 @@ def feature_fingerprint(config: ProjectConfig) -> str:
          config.pipeline.model_dump(include={"crypto_prefixes", "fx_prefixes"}, mode="json")]
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #553cef22
+# %% ../../nbs/20_features.feature_engineering.ipynb #023d5466
 @dataclass
 class FeatureState:
     "Per symbol, what its next trades need: the rows held (the last `lookback` final ones, then those awaiting their future) and the running values at the first."
@@ -386,9 +390,15 @@ class FeatureState:
     fingerprint: str
     watermark: int | None = None     # the caller's position in its source (the pipeline: silver's last `ingested_at`, in µs)
     late: pd.DataFrame | None = None # the trades the last step refused, with `reason` (not kept)
+    live: bool = False               # a live scorer's state: the causal features' rows only (no label, so no 10 W horizons)
 
     @classmethod
-    def empty(cls, config: ProjectConfig) -> FeatureState: return cls(pd.DataFrame(), feature_fingerprint(config))
+    def empty(cls, config: ProjectConfig, live: bool = False) -> FeatureState:
+        return cls(pd.DataFrame(), feature_fingerprint(config), live=live)
+
+    def horizons(self, f) -> tuple[int, int]:
+        "(lookback, lookahead) of this state: the label's for the pipeline, the confirmation's for a live scorer."
+        return (live_lookback(f), f.confirm_horizon) if self.live else (lookback(f), lookahead(f))
 
     def summary(self) -> pd.DataFrame:
         "Per symbol: trades seen, final rows emitted, rows held."
@@ -396,7 +406,7 @@ class FeatureState:
         g = self.rows.groupby("symbol", sort=False)
         return pd.DataFrame({"seen": g["_pos0"].first() + g.size(), "final": g["_emitted"].first(), "held": g.size()}).reset_index()
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #a7195689
+# %% ../../nbs/20_features.feature_engineering.ipynb #27846c20
 def state_to_arrow(state: FeatureState) -> pa.Table:
     "The state as one Arrow table (its fingerprint and watermark as columns), to keep in Delta."
     df = state.rows.assign(_fingerprint=state.fingerprint, _watermark=state.watermark)
@@ -413,7 +423,7 @@ def state_from_arrow(table: pa.Table, config: ProjectConfig) -> FeatureState:
     wm = df["_watermark"].iloc[0]
     return FeatureState(df.drop(columns=["_fingerprint", "_watermark"]), want, None if pd.isna(wm) else int(wm))
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #f544449e
+# %% ../../nbs/20_features.feature_engineering.ipynb #128c3f1c
 def _late_rows(new: pd.DataFrame, old: pd.DataFrame) -> np.ndarray:
     "Which new trades sort at or before their symbol's last held trade (by ts, then trade_id when there is one)."
     late = np.zeros(len(new), dtype=bool)
@@ -439,11 +449,12 @@ def _carry(comb: pd.DataFrame, old: pd.DataFrame) -> dict[str, np.ndarray]:
     carry["_ref"] = np.where(np.isnan(carry["_ref"]), first_price, carry["_ref"])
     return carry
 
-# %% ../../nbs/20_features.feature_engineering.ipynb #6ee21152
+# %% ../../nbs/20_features.feature_engineering.ipynb #5f7346a2
 def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState,
             live: bool = False) -> tuple[pd.DataFrame, FeatureState]:   # live: the arrived and the newly confirmed rows instead (no label)
     "Add `trades` to `state`: the rows that became final (features and `label`) and the new state (see above)."
     cfg, f = fe.config, fe.f
+    if live != state.live: raise ValueError(f"a {'live' if state.live else 'pipeline'} state fed with live={live}: keep one state per use")
     if state.fingerprint != feature_fingerprint(cfg):
         raise StateMismatch(f"the state has fingerprint {state.fingerprint}, these settings give {feature_fingerprint(cfg)}")
     new, old = sort_trades(trades), state.rows
@@ -459,15 +470,16 @@ def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState,
     cols = FeatureEngineer.computed_columns() + ([] if live else ["label"])
     if not len(comb):
         empty = comb.assign(**{c: pd.Series(dtype="float64") for c in cols}, **({"stage": pd.Series(dtype=object)} if live else {}))
-        return empty, FeatureState(old, state.fingerprint, state.watermark, rejected)
+        return empty, FeatureState(old, state.fingerprint, state.watermark, rejected, state.live)
     carry = _carry(comb, old)
     t, p, v = ts_ns(comb["ts"]), comb["price"].to_numpy(np.float64), comb["volume"].to_numpy(np.float64)
     out = compute_features(comb["symbol"], t, p, v, cfg, carry)
     g = out.pop("_groups")
     if not live: out["label"] = np.logical_or.reduce(list(hindsight_signals(g, p, v, t, cfg).values())).astype(np.int64)
     n = carry["_pos0"] + (g.ends - g.firsts)
-    final = np.maximum(np.maximum(n - lookahead(f), 0), carry["_emitted"])
-    first = np.maximum(carry["_pos0"], final - lookback(f))     # the first row the next step needs
+    back, ahead = state.horizons(f)
+    final = np.maximum(np.maximum(n - ahead, 0), carry["_emitted"])
+    first = np.maximum(carry["_pos0"], final - back)     # the first row the next step needs
     emit = (g.pos >= carry["_emitted"][g.gid]) & (g.pos < final[g.gid])
     if live:        # each new trade now (causal features), and each trade whose next `confirm_horizon` prints just came in
         h, before = f.confirm_horizon, (n - np.bincount(g.gid, weights=arrived, minlength=len(n)).astype(np.int64))[g.gid]
@@ -480,4 +492,4 @@ def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState,
     kept = comb[g.pos >= first[g.gid]].reset_index(drop=True)
     per = pd.DataFrame({"_pos0": first, "_emitted": final} | {c: out[c][at] for c in CARRY_COLUMNS[2:]})
     kept = pd.concat([kept, per.iloc[np.repeat(np.arange(len(per)), n - first)].reset_index(drop=True)], axis=1)
-    return feats, FeatureState(kept, state.fingerprint, state.watermark, rejected)
+    return feats, FeatureState(kept, state.fingerprint, state.watermark, rejected, state.live)
