@@ -98,7 +98,7 @@ def test_watch_scores_a_live_feed_with_the_champion(story):
                                                                                                        start="2026-11-27T14:30:00Z")
     env = {k: v for k, v in os.environ.items() if k not in ("FINNHUB_API_KEY", "ALERT_WEBHOOK_URL")}
     with FeedServer(mkt, rate=5_000) as srv:
-        r = subprocess.run([FIN, "watch", "--env", "dev", "--url", srv.url, "--max-trades", "6000", "--duration", "120"],
+        r = subprocess.run([FIN, "watch", "--env", "dev", "--url", srv.url, "--max-trades", str(len(mkt.trades)), "--duration", "120"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     done = json.loads(r.stdout.strip().splitlines()[-1])
