@@ -117,7 +117,7 @@ def main(argv=None):
         "old_shape": old,
         "old_over_new_gold_last_day": round(old[a.days]["spark_gold_full_recompute_s"] / last.gold_s, 1) if a.days in old else None,
     }
-    print(df.to_markdown(index=False))
+    print(df.to_string(index=False))
     print(json.dumps(summary, indent=1))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps({"days": rows, "summary": summary}, indent=1, default=str))

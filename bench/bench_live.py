@@ -3,8 +3,9 @@
     .venv/bin/python bench/bench_live.py                    # 5,000 trades/s for 20 s, then flat out; about two minutes
     .venv/bin/python bench/bench_live.py --rate 5000 --seconds 5
 
-The local feed server streams a simulated session at `--rate` trades a second; `monitoring.live.watch` lands every
-trade and scores it with a LightGBM champion (trained on another session) as it arrives. Two latencies per trade:
+The local feed server (`fin-mlops feed serve`, its own process, as a feed is) streams a simulated session at `--rate`
+trades a second; `monitoring.live.watch` lands every trade and scores it with a LightGBM champion (trained on another
+session) as it arrives. Two latencies per trade:
 
 - *receipt*: from the moment its message is read off the socket to its instant verdict (what `LiveStats` reports);
 - *schedule*: from the moment the feed was due to send it (the first message's receipt plus its place on the tape
@@ -18,6 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -49,9 +53,14 @@ def main(argv=None):
     _, tr = session(50_000, 1)
     train = label_anomalies(FeatureEngineer(cfg).transform(tr), cfg).dropna(subset=FeatureEngineer.feature_columns)
     model = LightGBMModel(FeatureEngineer.feature_columns, params={"n_estimators": 200}, alert_budget=cfg.models.alert_budget).fit(train)
-    n = int(a.rate * a.seconds)
-    mkt, _ = session(n, 2)
-    tape = {(s, int(t), float(p), float(v)): i for i, (s, t, p, v) in enumerate(zip(mkt.trades.s, mkt.trades.t, mkt.trades.p, mkt.trades.v))}
+    mkt, _ = session(int(a.rate * a.seconds), 2)
+    n = len(mkt.trades)     # the simulator adds a few (bursts) to the number asked
+    with socket.socket() as s: s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    feed = subprocess.Popen([str(Path(sys.executable).parent / "fin-mlops"), "feed", "serve", "--env", "local", "--port", str(port),
+                             "--rate", str(a.rate), "--n-trades", str(int(a.rate * a.seconds)), "--seed", "2", "--exit-when-done"],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "FIN_MLOPS_LAKEHOUSE": os.environ["FIN_MLOPS_LAKEHOUSE"]})
+    assert "listening" in feed.stdout.readline()
+    tape = {(s, int(t), float(p), float(v)): i for i, (s, t, p, v) in enumerate(zip(mkt.trades.s, mkt.trades.t, mkt.trades.p, mkt.trades.v, strict=True))}
 
     # 1. at the rate: both latencies per trade
     verdict_at, first = np.full(n, np.nan), []
@@ -59,21 +68,22 @@ def main(argv=None):
         def on_trades(self, trades, received_ms):
             if not first: first.append(received_ms)
             super().on_trades(trades, received_ms)
-        def push(self, trades, received_ms=None):
-            out = super().push(trades, received_ms)
+        def push(self, trades, received_ms=None, **kw):
+            out = super().push(trades, received_ms, **kw)
             now = time.time() * 1000
-            for s, t, p, v in zip(trades.symbol, trades.ts, trades.price, trades.volume):
+            for s, t, p, v in zip(trades.symbol, trades.ts, trades.price, trades.volume, strict=True):
                 verdict_at[tape[(s, int(t.value // 1_000_000), p, v)]] = now
             return out
     import financial_transactions.monitoring.live as live
     real = live.LiveScorer
     live.LiveScorer = Timed
     try:
-        with FeedServer(mkt, rate=a.rate, batch_size=100) as srv:
-            t0 = time.perf_counter()
-            scorer, st = watch(cfg, url=srv.url, max_trades=n, model=model, progress=False, fsync=False)
-            secs = time.perf_counter() - t0
-    finally: live.LiveScorer = real
+        t0 = time.perf_counter()
+        scorer, st = watch(cfg, url=f"ws://127.0.0.1:{port}", max_trades=n, model=model, progress=False, fsync=False)
+        secs = time.perf_counter() - t0
+    finally:
+        live.LiveScorer = real
+        feed.terminate(); feed.wait(30)
     sched = first[0] + np.arange(n) / a.rate * 1000
     lag = verdict_at - sched
     rec = scorer.stats.latency()
