@@ -14,17 +14,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import ProjectConfig
-from ..features.feature_engineering import (GOLD_KEY_COLUMNS, GOLD_META_COLUMNS, HELD_COLUMNS, LABEL_MIN_SCALE,
-                                                                 FeatureEngineer, FeatureState, StateMismatch, gold_columns,
-                                                                 state_from_arrow, state_to_arrow)
+from ..features.feature_engineering import (CARRY_COLUMNS, GOLD_KEY_COLUMNS, GOLD_META_COLUMNS, HELD_COLUMNS,
+                                                                 LABEL_MIN_SCALE, FeatureEngineer, FeatureState, StateMismatch,
+                                                                 feature_fingerprint, gold_columns, state_from_arrow, state_to_arrow)
 from ..io import TIMESTAMP
 from ..markets import trading_day_column
 from ..runtime import (pipeline_writer, read_arrow, table_exists, table_path, table_schema,
                                             table_version, write_table)
 
 # %% auto #0
-__all__ = ['segment_length', 'gold_features', 'robust_level_columns', 'label_columns', 'compare_gold', 'load_feature_state',
-           'late_quarantine', 'build_gold']
+__all__ = ['STATE_COLUMNS', 'segment_length', 'gold_features', 'robust_level_columns', 'label_columns', 'compare_gold',
+           'load_feature_state', 'late_quarantine', 'build_gold', 'gold_increment_spark']
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c007
 def segment_length(alphas: list[float], tol: float = 1e-17) -> int:
@@ -235,3 +235,33 @@ def _build_gold(config, force) -> dict:
     return {"gold_rows": len(out), "silver_rows_read": len(new), "late_quarantined": late, "held": len(st.rows),
             "mode": "incremental" if state is not None else f"recomputed ({why})", "gold_version": v, "silver_version": sv,
             "seconds": round(secs, 2), "rows_per_second": round(len(new) / secs) if secs else None}
+
+# %% ../../nbs/33_dlt.gold_features.ipynb #30874c12
+STATE_COLUMNS = [*HELD_COLUMNS, *CARRY_COLUMNS]
+
+def _state_schema_ddl() -> str:
+    "The Spark schema of `gold_increment_spark`'s output: trade columns, features, label, carried values, `_kind`."
+    types = {"symbol": "STRING", "ts": "TIMESTAMP", "trade_id": "STRING", "session_type": "STRING", "ingested_at": "TIMESTAMP",
+             "label": "BIGINT", "_kind": "STRING", "reason": "STRING"}
+    cols = [*HELD_COLUMNS, *FeatureEngineer.computed_columns(), "label", *CARRY_COLUMNS, "reason", "_kind"]
+    return ", ".join(f"{c} {types.get(c, 'DOUBLE')}" for c in cols)
+
+def gold_increment_spark(new, state, config: ProjectConfig):
+    "Spark frames of silver's new trades and the state rows -> one frame of final gold rows, new state rows and late trades (`_kind`)."
+    from pyspark.sql import functions as F
+    fe, fp = FeatureEngineer(config), feature_fingerprint(config)
+    cols = [*HELD_COLUMNS, *FeatureEngineer.computed_columns(), "label", *CARRY_COLUMNS, "reason", "_kind"]
+    text = ["symbol", "trade_id", "session_type", "reason", "_kind"]
+    out = lambda df: df.reindex(columns=cols).astype({c: object for c in text})   # plain strings: Spark's Arrow writer takes no chunked columns
+    def step(pdf: pd.DataFrame) -> pd.DataFrame:
+        old = pdf[pdf["_kind"] == "state"].sort_values(["ts", "trade_id"], kind="stable")[STATE_COLUMNS].reset_index(drop=True)
+        for c in ("_pos0", "_emitted"): old[c] = old[c].astype(np.int64)
+        fresh = pdf[pdf["_kind"] == "new"][HELD_COLUMNS]
+        if fresh.empty: return out(pdf)            # nothing new for this symbol: its state as it was
+        feats, st = fe.transform(fresh, FeatureState(old, fp))
+        parts = [feats.assign(_kind="gold"), st.rows.assign(_kind="state")]
+        if st.late is not None and len(st.late): parts.append(st.late[HELD_COLUMNS + ["reason"]].assign(_kind="late"))
+        return out(pd.concat(parts, ignore_index=True))
+    both = (new.select(*HELD_COLUMNS).withColumn("_kind", F.lit("new"))
+            .unionByName(state.select(*STATE_COLUMNS).withColumn("_kind", F.lit("state")), allowMissingColumns=True))
+    return both.groupBy("symbol").applyInPandas(step, schema=_state_schema_ddl())
