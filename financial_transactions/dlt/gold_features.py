@@ -23,8 +23,8 @@ from ..runtime import (pipeline_writer, read_arrow, table_exists, table_path, ta
                                             table_version, write_table)
 
 # %% auto #0
-__all__ = ['STATE_COLUMNS', 'segment_length', 'gold_features', 'robust_level_columns', 'label_columns', 'compare_gold',
-           'load_feature_state', 'late_quarantine', 'build_gold', 'gold_increment_spark']
+__all__ = ['STATE_COLUMNS', 'INCREMENT_COLUMNS', 'segment_length', 'gold_features', 'robust_level_columns', 'label_columns',
+           'compare_gold', 'load_feature_state', 'late_quarantine', 'build_gold', 'gold_increment_spark']
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c007
 def segment_length(alphas: list[float], tol: float = 1e-17) -> int:
@@ -239,20 +239,20 @@ def _build_gold(config, force) -> dict:
 # %% ../../nbs/33_dlt.gold_features.ipynb #30874c12
 STATE_COLUMNS = [*HELD_COLUMNS, *CARRY_COLUMNS]
 
+INCREMENT_COLUMNS = [*HELD_COLUMNS, *FeatureEngineer.computed_columns(), "label", *CARRY_COLUMNS, "reason", "_kind"]
+_NOT_DOUBLE = {"symbol": "STRING", "ts": "TIMESTAMP", "trade_id": "STRING", "session_type": "STRING", "ingested_at": "TIMESTAMP",
+               "label": "BIGINT", "_kind": "STRING", "reason": "STRING"}
+
 def _state_schema_ddl() -> str:
     "The Spark schema of `gold_increment_spark`'s output: trade columns, features, label, carried values, `_kind`."
-    types = {"symbol": "STRING", "ts": "TIMESTAMP", "trade_id": "STRING", "session_type": "STRING", "ingested_at": "TIMESTAMP",
-             "label": "BIGINT", "_kind": "STRING", "reason": "STRING"}
-    cols = [*HELD_COLUMNS, *FeatureEngineer.computed_columns(), "label", *CARRY_COLUMNS, "reason", "_kind"]
-    return ", ".join(f"{c} {types.get(c, 'DOUBLE')}" for c in cols)
+    return ", ".join(f"{c} {_NOT_DOUBLE.get(c, 'DOUBLE')}" for c in INCREMENT_COLUMNS)
 
 def gold_increment_spark(new, state, config: ProjectConfig):
     "Spark frames of silver's new trades and the state rows -> one frame of final gold rows, new state rows and late trades (`_kind`)."
     from pyspark.sql import functions as F
     fe, fp = FeatureEngineer(config), feature_fingerprint(config)
-    cols = [*HELD_COLUMNS, *FeatureEngineer.computed_columns(), "label", *CARRY_COLUMNS, "reason", "_kind"]
-    text = ["symbol", "trade_id", "session_type", "reason", "_kind"]
-    out = lambda df: df.reindex(columns=cols).astype({c: object for c in text})   # plain strings: Spark's Arrow writer takes no chunked columns
+    text = [c for c in INCREMENT_COLUMNS if _NOT_DOUBLE.get(c) == "STRING"]
+    out = lambda df: df.reindex(columns=INCREMENT_COLUMNS).astype({c: object for c in text})   # plain strings: Spark's Arrow writer takes no chunked columns
     def step(pdf: pd.DataFrame) -> pd.DataFrame:
         old = pdf[pdf["_kind"] == "state"].sort_values(["ts", "trade_id"], kind="stable")[STATE_COLUMNS].reset_index(drop=True)
         for c in ("_pos0", "_emitted"): old[c] = old[c].astype(np.int64)

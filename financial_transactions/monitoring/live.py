@@ -68,6 +68,7 @@ class LiveScorer:
         self.alert_manager, self.alert_every = alert_manager, alert_every
         self.stats, self.keep = LiveStats(), keep
         self._verdicts: deque[pd.DataFrame] = deque()   # one frame a step (a frame is one object for the GC, a row dict is many)
+        self._kept = 0                                   # rows in `_verdicts`
         self._flagged: list[pd.DataFrame] = []
         self._last_alert = time.monotonic()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -117,8 +118,8 @@ def _record(self: LiveScorer, v: pd.DataFrame) -> None:
         st.insufficient += int((inst["verdict"] == INSUFFICIENT_HISTORY).sum())
         st.instant_anomalies += int(inst["is_anomaly"].sum()); st.confirmed_anomalies += int(conf["is_anomaly"].sum())
         if conf["is_anomaly"].any(): self._flagged.append(conf[conf["is_anomaly"]])
-        self._verdicts.append(v)
-        while sum(len(x) for x in self._verdicts) - len(self._verdicts[0]) > self.keep: self._verdicts.popleft()
+        self._verdicts.append(v); self._kept += len(v)
+        while self._kept - len(self._verdicts[0]) > self.keep: self._kept -= len(self._verdicts.popleft())
 
 def verdicts(self: LiveScorer) -> pd.DataFrame:
     "The most recent verdicts (about `keep` of them), instant and confirmed, oldest first."

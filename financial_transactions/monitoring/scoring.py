@@ -153,7 +153,7 @@ def score_state(config: ProjectConfig) -> tuple[pd.Timestamp | None, pd.DataFram
 def save_score_state(config: ProjectConfig, history: pd.DataFrame | None, judged: pd.DataFrame, wm: pd.Timestamp | None, window: int) -> int | None:
     "Keep each symbol's last `window` scores and the watermark (a row without a symbol whose `ts` is the last `gold_at` scored)."
     new = judged.dropna(subset=["anomaly_score"])[["symbol", "ts", "anomaly_score"]].rename(columns={"anomaly_score": "score"})
-    df = pd.concat([x for x in (history, new) if x is not None and len(x)], ignore_index=True) if (history is not None and len(history)) or len(new) else new
+    df = pd.concat([x for x in (history, new) if x is not None and len(x)] or [new], ignore_index=True)
     df = df.assign(ts=pd.to_datetime(df["ts"], utc=True)).sort_values(["symbol", "ts"], kind="stable").groupby("symbol", sort=False).tail(window)
     mark = pd.DataFrame({"symbol": [None], "ts": [wm], "score": [np.nan]})
     t = pa.Table.from_pandas(pd.concat([df, mark], ignore_index=True), preserve_index=False)
