@@ -68,11 +68,11 @@ def main(argv=None):
         def on_trades(self, trades, received_ms):
             if not first: first.append(received_ms)
             super().on_trades(trades, received_ms)
-        def push(self, trades, received_ms=None, **kw):
-            out = super().push(trades, received_ms, **kw)
+        def push_arrays(self, symbol, t_ns, price, volume, received_ms=None, **kw):
+            out = super().push_arrays(symbol, t_ns, price, volume, received_ms, **kw)
             now = time.time() * 1000
-            for s, t, p, v in zip(trades.symbol, trades.ts, trades.price, trades.volume, strict=True):
-                verdict_at[tape[(s, int(t.value // 1_000_000), p, v)]] = now
+            for s, t, p, v in zip(symbol, t_ns, price, volume, strict=True):
+                verdict_at[tape[(s, int(t) // 1_000_000, p, v)]] = now
             return out
     import financial_transactions.monitoring.live as live
     real = live.LiveScorer

@@ -107,7 +107,8 @@ class AlertBudget:
 
     def for_symbols(self, symbols) -> np.ndarray:
         "The learned threshold of each row's symbol (the default for a symbol not seen)."
-        return np.array(pd.Series(np.asarray(symbols, dtype=object)).map(self.thresholds).fillna(self.default), dtype=np.float64)
+        th, d = self.thresholds, self.default
+        return np.fromiter((th.get(s, d) for s in np.asarray(symbols, dtype=object)), dtype=np.float64, count=len(symbols))
 
     def adapt(self, symbols, scores, history: pd.DataFrame | None = None) -> np.ndarray:
         "Per row (in time order per symbol): the quantile of the symbol's previous `window` scores, `history` (symbol, score) first."
@@ -242,7 +243,17 @@ def thresholds(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
 def score(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
     "Anomaly score per row of `df` (higher = more anomalous)."
     if self.model_ is None: raise NotFittedError(f"{self.name} is not fitted: call fit() first")
-    return np.asarray(self._score(self._X(df)), dtype=np.float64)
+    return self.score_matrix(feature_matrix(df, self.feature_columns))
+
+@patch
+def score_matrix(self: BaseAnomalyModel, X: np.ndarray) -> np.ndarray:
+    "`score` of a float64 matrix whose columns are `feature_columns` in order (the live path's, without a DataFrame)."
+    if self.model_ is None: raise NotFittedError(f"{self.name} is not fitted: call fit() first")
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != len(self.feature_columns):
+        raise ValueError(f"expected a matrix of {len(self.feature_columns)} columns ({self.feature_columns}), got shape {X.shape}")
+    if self.fill_values_ is not None and np.isnan(X).any(): X = np.where(np.isnan(X), self.fill_values_, X)
+    return np.asarray(self._score(X), dtype=np.float64)
 
 @patch
 def predict(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from ..features.feature_engineering import FeatureEngineer, FeatureState
+from ..features.feature_engineering import FeatureEngineer, ts_ns
+from ..features.live_state import LiveState
 from ..models.base_model import BaseAnomalyModel
 from ..models.registry import champion
 from .alert_manager import Alert, AlertManager
@@ -23,8 +24,8 @@ from .scoring import INSUFFICIENT_HISTORY
 from ..streaming.finnhub_collector import FinnhubCollector, collect_with_signals
 
 # %% auto #0
-__all__ = ['LiveStats', 'LiveScorer', 'push', 'confirm', 'verdicts', 'maybe_alert', 'on_trades', 'close', 'champion_model',
-           'watch']
+__all__ = ['LiveStats', 'LiveScorer', 'push', 'push_arrays', 'confirm', 'verdicts', 'maybe_alert', 'on_trades', 'close',
+           'champion_model', 'watch']
 
 # %% ../../nbs/55_monitoring.live.ipynb #bf34580e
 @dataclass
@@ -63,75 +64,92 @@ class LiveScorer:
                  keep: int = 100_000):                        # verdicts kept in memory (the most recent)
         self.config, self.model = config, model
         self.instant = getattr(model, "instant", None) or model
-        self.fe, self.state = FeatureEngineer(config), FeatureState.empty(config, live=True)
+        self.state = LiveState(config)
         self.levels = [c for c in FeatureEngineer.robust_columns if c in model.feature_columns]
+        self.inputs = list(dict.fromkeys(["symbol", "t_ns", "price", "volume", *model.feature_columns, *self.instant.feature_columns]))
         self.alert_manager, self.alert_every = alert_manager, alert_every
         self.stats, self.keep = LiveStats(), keep
-        self._verdicts: deque[pd.DataFrame] = deque()   # one frame a step (a frame is one object for the GC, a row dict is many)
+        self._verdicts: deque[dict] = deque()            # one dict of arrays a step (a few objects for the GC, not one a row)
         self._kept = 0                                   # rows in `_verdicts`
-        self._flagged: list[pd.DataFrame] = []
+        self._flagged: list[dict] = []
         self._last_alert = time.monotonic()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._to_confirm: list[pd.DataFrame] = []
+        self._to_confirm: list[dict] = []
         self._worker: threading.Thread | None = None
 
 # %% ../../nbs/55_monitoring.live.ipynb #2f3c7b3b
-def _judge(scorer: LiveScorer, rows: pd.DataFrame, model: BaseAnomalyModel, stage: str) -> pd.DataFrame:
-    "Scores, thresholds and verdicts of `rows` by `model`; rows without their robust levels get none."
-    young = rows[scorer.levels].isna().any(axis=1).to_numpy() if scorer.levels else np.zeros(len(rows), dtype=bool)
-    score = np.full(len(rows), np.nan)
-    if (~young).any(): score[~young] = model.score(rows[~young])
-    th = model.thresholds(rows)
+def _judge(scorer: LiveScorer, cols: dict[str, np.ndarray], model: BaseAnomalyModel, stage: str) -> dict[str, np.ndarray]:
+    "Scores, thresholds and verdicts (as arrays) of the rows in `cols` by `model`; rows without their robust levels get none."
+    n = len(cols["symbol"])
+    young = np.zeros(n, dtype=bool)
+    for c in scorer.levels: young |= np.isnan(cols[c])
+    score = np.full(n, np.nan)
+    if (~young).any(): score[~young] = model.score_matrix(np.column_stack([cols[c][~young] for c in model.feature_columns]))
+    th = model.budget.for_symbols(cols["symbol"]) if model.budget is not None else np.full(n, model.threshold, dtype=np.float64)
     flag = ~young & (score >= th)
     verdict = np.where(young, INSUFFICIENT_HISTORY, np.where(flag, "anomaly", "normal"))
-    return rows[["symbol", "ts", "price", "volume"]].assign(stage=stage, score=score, threshold=th, is_anomaly=flag, verdict=verdict)
+    return {"symbol": cols["symbol"], "t_ns": cols["t_ns"], "price": cols["price"], "volume": cols["volume"],
+            "stage": np.full(n, stage, dtype=object), "score": score, "threshold": th, "is_anomaly": flag, "verdict": verdict}
+
+def _frame(parts: list[dict]) -> pd.DataFrame:
+    "Verdict arrays (one dict a step) as one DataFrame, `ts` as UTC datetimes."
+    if not parts: return pd.DataFrame()
+    df = pd.DataFrame({c: np.concatenate([d[c] for d in parts]) for c in parts[0]})
+    df.insert(1, "ts", pd.to_datetime(df.pop("t_ns"), unit="ns", utc=True))
+    return df
 
 def push(self: LiveScorer, trades: pd.DataFrame,
          received_ms: np.ndarray | float | None = None,   # per trade (or one for all): when it was read
          defer: bool = False) -> pd.DataFrame:            # leave the confirmed verdicts for `confirm` (the worker, when idle)
     "Score `trades` (symbol, ts, price, volume) arriving now: their instant verdicts and the confirmed verdicts they complete."
-    rows, self.state = self.fe.transform(trades, self.state, live=True)
-    arrived, confirmed = rows[rows["stage"] == "arrived"], rows[rows["stage"] == "confirmed"]
-    v = _judge(self, arrived, self.instant, "instant") if len(arrived) else pd.DataFrame()
-    if received_ms is not None and len(trades):
-        self.stats.latency_ms.extend((time.time() * 1000 - np.broadcast_to(np.asarray(received_ms, np.float64), len(trades))).tolist())
-    self.stats.trades += len(trades); self.stats.late += 0 if self.state.late is None else len(self.state.late)
-    self._record(v)
-    if len(confirmed): self._to_confirm.append(confirmed)
-    return v if defer else pd.concat([v, self.confirm()], ignore_index=True)
+    v = self.push_arrays(trades["symbol"].to_numpy(), ts_ns(trades["ts"]), trades["price"].to_numpy(np.float64),
+                         trades["volume"].to_numpy(np.float64), received_ms, defer)
+    return _frame([x for x in (v, None if defer else self.confirm()) if x is not None])
 
-def confirm(self: LiveScorer) -> pd.DataFrame:
-    "The confirmed verdicts of the trades whose confirmation came in since the last call."
-    if not self._to_confirm: return pd.DataFrame()
-    rows, self._to_confirm = pd.concat(self._to_confirm, ignore_index=True), []
-    v = _judge(self, rows, self.model, "confirmed")
+def push_arrays(self: LiveScorer, symbol, t_ns, price, volume, received_ms=None, defer: bool = False) -> dict | None:
+    "`push` for trades given as arrays (what the collector's hook has), `t_ns` in epoch nanoseconds: the instant verdicts' arrays."
+    step = self.state.push(symbol, t_ns, price, volume)
+    v = _judge(self, step.arrived, self.instant, "instant") if len(step.arrived["index"]) else None
+    n = len(step.arrived["index"]) + len(step.late)
+    if received_ms is not None and n:
+        self.stats.latency_ms.extend((time.time() * 1000 - np.broadcast_to(np.asarray(received_ms, np.float64), n)).tolist())
+    self.stats.trades += n; self.stats.late += len(step.late)
+    if v is not None: self._record(v)
+    if len(step.confirmed["symbol"]): self._to_confirm.append(step.confirmed)
+    if not defer: self.confirm()
+    return v
+
+def confirm(self: LiveScorer) -> dict | None:
+    "The confirmed verdicts (arrays) of the trades whose confirmation came in since the last call."
+    if not self._to_confirm: return None
+    parts, self._to_confirm = self._to_confirm, []
+    v = _judge(self, {c: np.concatenate([d[c] for d in parts]) for c in self.inputs}, self.model, "confirmed")
     self._record(v)
     self.maybe_alert()
     return v
 
-def _record(self: LiveScorer, v: pd.DataFrame) -> None:
-    "Count verdicts `v` and keep them; confirmed anomalies wait for the next grouped alert."
-    st = self.stats
-    if len(v):
-        inst, conf = v[v["stage"] == "instant"], v[v["stage"] == "confirmed"]
-        st.instant += len(inst); st.confirmed += len(conf)
-        st.insufficient += int((inst["verdict"] == INSUFFICIENT_HISTORY).sum())
-        st.instant_anomalies += int(inst["is_anomaly"].sum()); st.confirmed_anomalies += int(conf["is_anomaly"].sum())
-        if conf["is_anomaly"].any(): self._flagged.append(conf[conf["is_anomaly"]])
-        self._verdicts.append(v); self._kept += len(v)
-        while self._kept - len(self._verdicts[0]) > self.keep: self._kept -= len(self._verdicts.popleft())
+def _record(self: LiveScorer, v: dict) -> None:
+    "Count the verdicts of one stage and keep them; confirmed anomalies wait for the next grouped alert."
+    st, n, flagged = self.stats, len(v["symbol"]), int(v["is_anomaly"].sum())
+    if v["stage"][0] == "instant":
+        st.instant += n; st.instant_anomalies += flagged; st.insufficient += int((v["verdict"] == INSUFFICIENT_HISTORY).sum())
+    else:
+        st.confirmed += n; st.confirmed_anomalies += flagged
+        if flagged: self._flagged.append({c: x[v["is_anomaly"]] for c, x in v.items()})
+    self._verdicts.append(v); self._kept += n
+    while self._kept - len(self._verdicts[0]["symbol"]) > self.keep: self._kept -= len(self._verdicts.popleft()["symbol"])
 
 def verdicts(self: LiveScorer) -> pd.DataFrame:
     "The most recent verdicts (about `keep` of them), instant and confirmed, oldest first."
-    return pd.concat(list(self._verdicts), ignore_index=True) if self._verdicts else pd.DataFrame()
+    return _frame(list(self._verdicts))
 
-LiveScorer.push, LiveScorer.confirm, LiveScorer._record, LiveScorer.verdicts = push, confirm, _record, verdicts
+LiveScorer.push, LiveScorer.push_arrays, LiveScorer.confirm, LiveScorer._record, LiveScorer.verdicts = push, push_arrays, confirm, _record, verdicts
 
 # %% ../../nbs/55_monitoring.live.ipynb #aacd17af
 def maybe_alert(self: LiveScorer, force: bool = False):
     "Send one alert for the confirmed anomalies since the last one, at most every `alert_every` seconds (`force`: now)."
     if not self._flagged or (not force and time.monotonic() - self._last_alert < self.alert_every): return None
-    an = pd.concat(self._flagged, ignore_index=True).sort_values("score", ascending=False)
+    an = _frame(self._flagged).sort_values("score", ascending=False)
     self._flagged, self._last_alert = [], time.monotonic()
     if self.alert_manager is None: return None
     lines = "\n".join(f"• {r.symbol}, {r.ts}, {r.price:.6g}, {r.volume:.6g}, score {r.score:.4g}" for r in an.head(10).itertuples())
@@ -164,10 +182,9 @@ def _work(self: LiveScorer) -> None:
         if items:
             ts = [t for trades, _ in items for t in trades]
             rec = np.concatenate([np.full(len(trades), ms, np.float64) for trades, ms in items])
-            df = pd.DataFrame({"symbol": [t.s for t in ts], "ts": pd.to_datetime([t.t for t in ts], unit="ms", utc=True),
-                               "price": [float(t.p) for t in ts], "volume": [float(t.v) for t in ts]})
-            try: self.push(df, rec, defer=True)
-            except Exception as e: print(f"live scoring failed on {len(df)} trades: {type(e).__name__}: {e}", file=sys.stderr)
+            try: self.push_arrays([t.s for t in ts], np.array([t.t for t in ts], np.int64) * 1_000_000, [float(t.p) for t in ts],
+                                  [float(t.v) for t in ts], rec, defer=True)
+            except Exception as e: print(f"live scoring failed on {len(ts)} trades: {type(e).__name__}: {e}", file=sys.stderr)
         if self._queue.empty() or sum(len(x) for x in self._to_confirm) > 5_000:   # confirmations when idle (or many wait)
             try: self.confirm()
             except Exception as e: print(f"live confirmation failed: {type(e).__name__}: {e}", file=sys.stderr)
