@@ -30,8 +30,8 @@ BIN = Path(sys.executable).parent
 GATEWAY_PORT, MLFLOW_PORT = 20401, 20402
 
 
-def build_model(lakehouse: Path) -> tuple[str, dict, str]:
-    "Register the model; returns (model uri, one request row, what the model is)."
+def build_model(lakehouse: Path) -> tuple[str, dict, str, object]:
+    "Register the model; returns (model uri, one request row, what the model is, a session of raw trades to send)."
     os.environ["FIN_MLOPS_LAKEHOUSE"] = str(lakehouse)
     import logging
     logging.getLogger("alembic").setLevel(logging.WARNING); logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -39,25 +39,26 @@ def build_model(lakehouse: Path) -> tuple[str, dict, str]:
     from financial_transactions.runtime import load_project_config, setup_mlflow
     cfg = load_project_config("dev")
     mlflow.set_experiment(experiment_id=setup_mlflow(cfg))
-    try:
-        from financial_transactions.models.base_model import LightGBMModel, synthetic_anomaly_frame
-        from financial_transactions.models.custom_model import log_custom_model
-        train = synthetic_anomaly_frame(20_000, seed=1)
-        feats = [c for c in train.columns if re.fullmatch(r"f\d+", c)]
-        m = LightGBMModel.from_config(cfg, feature_columns=feats).fit(train)
-        with mlflow.start_run(run_name="bench-serving"):
-            info = log_custom_model(m, train)
-        mv = mlflow.register_model(info.model_uri, cfg.registered_model_name)
-        client = mlflow.MlflowClient()
-        client.set_model_version_tag(cfg.registered_model_name, mv.version, "feature_columns", json.dumps(feats))
-        client.set_registered_model_alias(cfg.registered_model_name, "champion", mv.version)
-        what = f"LightGBM CustomModel, {len(feats)} features"
-        row = {c: float(train[c].iloc[7]) for c in feats}
-    except ImportError:
-        from financial_transactions.serving.gateway import register_threshold_model
-        register_threshold_model(cfg, [1.0, 0.5, 0.25], aliases=("champion",))
-        what, row = "ThresholdModel (models package unavailable)", {"f0": 1.0, "f1": 2.0, "f2": 3.0}
-    return f"models:/{cfg.registered_model_name}@champion", row, what
+    import pandas as pd
+    from financial_transactions.features.feature_engineering import FeatureEngineer, label_anomalies
+    from financial_transactions.models.base_model import LightGBMModel
+    from financial_transactions.models.custom_model import CustomModel, log_custom_model
+    from financial_transactions.models.registry import register_model, set_alias
+    from financial_transactions.streaming.market_simulator import MarketSimulator
+
+    def session(n, seed):
+        m = MarketSimulator(cfg.simulator.model_copy(update={"seed": seed}), cfg.ingestion.symbols).generate(n_trades=n)
+        return m.trades.rename(columns={"s": "symbol", "t": "ts", "p": "price", "v": "volume"})[["symbol", "ts", "price", "volume"]]
+    tr = session(50_000, 1)
+    gold = label_anomalies(FeatureEngineer(cfg).transform(tr.assign(ts=pd.to_datetime(tr.ts, unit="ms", utc=True))), cfg)
+    gold = gold.dropna(subset=FeatureEngineer.feature_columns)
+    m = LightGBMModel.from_config(cfg).fit(gold)      # the tournament's LightGBM on the feature code's model inputs
+    with mlflow.start_run(run_name="bench-serving"):
+        info = log_custom_model(m, gold)
+    set_alias(cfg, "champion", register_model(cfg, info.model_uri, tags=CustomModel(m).describe()))
+    what = f"LightGBM CustomModel, {len(m.feature_columns)} features, {m.params.get('n_estimators')} trees"
+    row = {c: float(gold[c].iloc[7]) for c in m.feature_columns}
+    return f"models:/{cfg.registered_model_name}@champion", row, what, session(20_000, 2)
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> float:
@@ -71,8 +72,9 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120) -> float:
     raise TimeoutError(url)
 
 
-def load(url: str, body: bytes, n: int, clients: int) -> dict:
-    "n requests over `clients` keep-alive sessions: requests/s and latency percentiles (ms)."
+def load(url: str, body, n: int, clients: int) -> dict:
+    "n requests over `clients` keep-alive sessions: requests/s and latency percentiles (ms); `body` is bytes or body(client, i) (i = -1: warm-up)."
+    make = body if callable(body) else (lambda w, i: body)
     lat, lock, errors = [], threading.Lock(), []
     per = n // clients
 
@@ -81,13 +83,13 @@ def load(url: str, body: bytes, n: int, clients: int) -> dict:
         with requests.Session() as s:
             for i in range(per):
                 t = time.perf_counter()
-                r = s.post(f"{url}/invocations", data=body, headers={"Content-Type": "application/json", "X-Request-Key": f"c{w}-{i}"})
+                r = s.post(f"{url}/invocations", data=make(w, i), headers={"Content-Type": "application/json", "X-Request-Key": f"c{w}-{i}"})
                 mine.append((time.perf_counter() - t) * 1000)
                 if r.status_code != 200: errors.append(r.text[:200])
         with lock: lat.extend(mine)
 
-    for _ in range(clients):  # warm-up
-        requests.post(f"{url}/invocations", data=body, headers={"Content-Type": "application/json"})
+    for w in range(clients):  # warm-up
+        requests.post(f"{url}/invocations", data=make(w, -1), headers={"Content-Type": "application/json"})
     t0 = time.perf_counter()
     ths = [threading.Thread(target=worker, args=(w,)) for w in range(clients)]
     for t in ths: t.start()
@@ -130,6 +132,13 @@ def hammer(url: str, body: bytes, clients: int = 32, seconds: float = 20.0) -> d
             "p50": float(np.percentile(a, 50)), "p99": float(np.percentile(a, 99))}
 
 
+def trade_bodies(trades, clients: int):
+    "body(w, i): one raw trade a request, client w sending only its own symbols, in time order (i = -1 first)."
+    syms = sorted(trades.symbol.unique())
+    per = [trades[trades.symbol.isin(syms[w::clients])].to_dict("records") for w in range(clients)]
+    return lambda w, i: json.dumps({"trades": [per[w][i + 1]]}).encode()
+
+
 def stop(proc: subprocess.Popen):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -155,7 +164,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=20.0, help="length of the sustained run (default 20)")
     a = ap.parse_args()
     lake = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    uri, row, what = build_model(lake)
+    uri, row, what, tape = build_model(lake)
+    half = len(tape) // 2
     body = json.dumps({"dataframe_split": {"columns": list(row), "data": [list(row.values())]}}).encode()
     db = f"sqlite:///{lake / 'mlflow' / 'mlflow.db'}"
     env = {**os.environ, "FIN_MLOPS_LAKEHOUSE": str(lake), "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
@@ -174,6 +184,10 @@ def main():
             r = requests.post(f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}).json()
             results[name] = {"ready_s": ready, "answer": r["predictions"][0], "c1": load(url, body, a.requests, 1),
                              "c4": load(url, body, a.requests, 4), "many": hammer(url, body, a.clients, a.seconds)}
+            if port == GATEWAY_PORT:      # the same gateway fed raw trades: it computes their features from its state
+                results["gateway, raw trades"] = {"ready_s": ready, "c1": load(url, trade_bodies(tape.iloc[:half], 1), a.requests, 1),
+                                                  "c4": load(url, trade_bodies(tape.iloc[half:], 4), a.requests, 4),
+                                                  "health": requests.get(f"{url}/health").json()["trade_state"]}
         finally:
             stop(proc)
     g, m = results["gateway (fin-mlops serve)"], results["mlflow models serve"]
@@ -190,10 +204,16 @@ def main():
     lines += ["", f"Sustained load: {a.clients} keep-alive clients posting for {a.seconds:g} s.", "",
               "| server | answered | connection resets | non-200 | req/s | p50 ms | p99 ms |", "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
+        if "many" not in r: continue
         h = r["many"]
         lines.append(f"| {name} | {h['answered']:,} | {h['resets']} | {h['errors']} | {h['rps']:.0f} | {h['p50']:.1f} | {h['p99']:.1f} |")
+    t = results["gateway, raw trades"]
     lines += ["", f"Same answer from both: {same} (anomaly_score {g['answer']['anomaly_score']:.6g}). Gateway / MLflow throughput: "
-              f"{g['c1']['rps'] / m['c1']['rps']:.2f}x with 1 client, {g['c4']['rps'] / m['c4']['rps']:.2f}x with 4."]
+              f"{g['c1']['rps'] / m['c1']['rps']:.2f}x with 1 client, {g['c4']['rps'] / m['c4']['rps']:.2f}x with 4.",
+              "", f"Raw trades (`{{\"trades\": [one trade]}}`, the gateway computing each trade's features from its per-symbol state, "
+              f"the instant verdict and the confirmations the trade completes in the answer; the 4 clients send disjoint symbols, "
+              f"each in time order; {t['health']['symbols']} symbols held, {t['health']['late']} late) against MLflow's feature rows: "
+              f"{t['c1']['rps'] / m['c1']['rps']:.2f}x with 1 client, {t['c4']['rps'] / m['c4']['rps']:.2f}x with 4."]
     section = "\n".join(lines)
     print(section)
     if not a.no_readme: update_readme(section)

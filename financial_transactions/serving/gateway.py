@@ -25,14 +25,19 @@ from fastcore.basics import patch
 from requests import Session as http_session
 
 from ..config import ProjectConfig
+from ..features.feature_engineering import FeatureEngineer
+from ..features.live_state import LiveState
 from ..io import jsonable
 from ..loopback import BodyError, LoopbackServer, QuietHandler
+from ..models.base_model import BaseAnomalyModel
+from ..monitoring.live import judge
 from ..runtime import lakehouse_root, load_project_config, setup_mlflow, write_table
 
 # %% auto #0
-__all__ = ['BUCKETS', 'FORMATS', 'FLOAT32_MAX', 'INFERENCE_LOG_SCHEMA', 'bucket', 'route', 'ServedModel', 'load_served_model',
-           'BadRequest', 'parse_body', 'to_frame', 'InferenceLogger', 'predictions_json', 'Gateway', 'ThresholdModel',
-           'register_threshold_model', 'GatewayServer', 'smoke_test']
+__all__ = ['BUCKETS', 'FORMATS', 'TRADES', 'FLOAT32_MAX', 'INFERENCE_LOG_SCHEMA', 'TRADE_FIELDS', 'bucket', 'route',
+           'ServedModel', 'load_served_model', 'BadRequest', 'parse_body', 'to_frame', 'InferenceLogger',
+           'predictions_json', 'Gateway', 'ThresholdModel', 'register_threshold_model', 'GatewayServer', 'smoke_test',
+           'parse_trades']
 
 # %% ../../nbs/61_serving.gateway.ipynb #c006
 BUCKETS = 10_000
@@ -78,6 +83,7 @@ class BadRequest(Exception):
         super().__init__(reason); self.reason, self.status = reason, status
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+TRADES = "trades"        # raw trades instead of feature rows: the gateway computes their features (see "Raw trades" below)
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -89,9 +95,9 @@ def parse_body(raw: bytes) -> dict:
     try: body = json.loads(raw, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise BadRequest(f"the body is not valid JSON: {e}") from None
     except RecursionError: raise BadRequest("the body is nested too deeply to read") from None
-    if not isinstance(body, dict): raise BadRequest(f"the body must be a JSON object with one of {list(FORMATS)}, got a {type(body).__name__}")
-    found = [k for k in FORMATS if k in body]
-    if len(found) != 1: raise BadRequest(f"the body must have exactly one of {list(FORMATS)}, got keys {sorted(body)}")
+    if not isinstance(body, dict): raise BadRequest(f"the body must be a JSON object with one of {[*FORMATS, TRADES]}, got a {type(body).__name__}")
+    found = [k for k in (*FORMATS, TRADES) if k in body]
+    if len(found) != 1: raise BadRequest(f"the body must have exactly one of {[*FORMATS, TRADES]}, got keys {sorted(body)}")
     return body
 
 def to_frame(body: dict, served: ServedModel) -> pd.DataFrame:
@@ -244,6 +250,7 @@ class Gateway:
         self.logger = logger or InferenceLogger(config.table("inference_log"), config=config)
         self.counts = {"champion": 0, "challenger": 0, "errors": 0}
         self._lock = threading.Lock()
+        self.trade_state, self._state_lock = LiveState(config), threading.Lock()   # the raw trades' feature state, shared by both models
 
     @classmethod
     def from_registry(cls, config: ProjectConfig, canary_percent: float = 0.0, **kw) -> Gateway:
@@ -263,6 +270,7 @@ class Gateway:
         return {"status": "ok", "endpoint": self.config.serving.endpoint_name, "model": self.config.registered_model_name,
                 "champion": desc(self.models["champion"]), "challenger": desc(self.models["challenger"]),
                 "canary_percent": self.canary_percent, "requests": dict(self.counts), "logged": self.logger.written,
+                "trade_state": {"symbols": len(self.trade_state), "late": self.trade_state.late},
                 "inference_log": self.logger.stats()}
 
 # %% ../../nbs/61_serving.gateway.ipynb #c025
@@ -286,14 +294,16 @@ def invoke(self: Gateway, raw: bytes, headers: dict | None = None) -> tuple[int,
         key = key or request_id
         alias = route(key, self.canary_percent) if self.models["challenger"] is not None else "champion"
         served = self.models[alias]
-        df = to_frame(body, served)
-        n_rows = len(df)
-        try: out = served.model.predict(df[served.feature_columns] if served.feature_columns else df, params=body.get("params"))
-        except Exception as e:
-            if isinstance(e, (MlflowException, ValueError, TypeError, KeyError)): raise BadRequest(f"the model refused the input: {e}") from None
-            raise
-        if isinstance(out, pd.DataFrame) and "is_anomaly" in out: n_anom = int(out["is_anomaly"].sum())
-        status, answer = 200, {"predictions": predictions_json(out)}
+        if TRADES in body: (n_rows, n_anom, answer), status = self.score_trades(body[TRADES], served), 200
+        else:
+            df = to_frame(body, served)
+            n_rows = len(df)
+            try: out = served.model.predict(df[served.feature_columns] if served.feature_columns else df, params=body.get("params"))
+            except Exception as e:
+                if isinstance(e, (MlflowException, ValueError, TypeError, KeyError)): raise BadRequest(f"the model refused the input: {e}") from None
+                raise
+            if isinstance(out, pd.DataFrame) and "is_anomaly" in out: n_anom = int(out["is_anomaly"].sum())
+            status, answer = 200, {"predictions": predictions_json(out)}
     except BadRequest as e:
         status, answer, error = e.status, {"error_code": "BAD_REQUEST", "message": e.reason}, e.reason
     except Exception as e:  # a bug or a broken model: 500, logged with the reason, the gateway keeps serving
@@ -393,3 +403,75 @@ def smoke_test(config: ProjectConfig,
     split = {a: m.version for a, m in gw.models.items() if m is not None}
     return {"canary_percent": gw.canary_percent, **split, "requests": len(codes), "answered": sum(c == 200 for c in codes),
             "logged": gw.logger.written, "served": dict(gw.counts), "status_codes": pd.Series(codes, dtype="int64").value_counts().to_dict()}
+
+# %% ../../nbs/61_serving.gateway.ipynb #3fccea56
+TRADE_FIELDS = ("symbol", "ts", "price", "volume")
+_MS_2000, _MS_2100 = 946_684_800_000, 4_102_444_800_000
+
+def _trade_ts_ns(i: int, t) -> int:
+    "Epoch nanoseconds of trade `i`'s `ts` (epoch ms, or an ISO-8601 string, naive = UTC)."
+    if isinstance(t, int) and not isinstance(t, bool):
+        if not _MS_2000 <= t < _MS_2100: raise BadRequest(f"trades[{i}].ts is {t}: send epoch milliseconds (years 2000-2099) or an ISO-8601 string")
+        return t * 1_000_000
+    if isinstance(t, str):
+        try: d = datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError: raise BadRequest(f"trades[{i}].ts is {t!r}, not an ISO-8601 time") from None
+        d = d if d.tzinfo else d.replace(tzinfo=UTC)
+        return int(d.timestamp()) * 1_000_000_000 + d.microsecond * 1_000
+    raise BadRequest(f"trades[{i}].ts must be epoch milliseconds or an ISO-8601 string, got {t!r}")
+
+def parse_trades(items) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    "The body's `trades` as (symbols, epoch ns, prices, volumes), or `BadRequest` naming the record and the field."
+    if not isinstance(items, list) or not items: raise BadRequest(f"trades must be a non-empty list of objects with {list(TRADE_FIELDS)}")
+    sym, t, p, v = [], np.empty(len(items), np.int64), np.empty(len(items)), np.empty(len(items))
+    for i, r in enumerate(items):
+        if not isinstance(r, dict): raise BadRequest(f"trades[{i}] must be an object with {list(TRADE_FIELDS)}, got a {type(r).__name__}")
+        if missing := [k for k in TRADE_FIELDS if r.get(k) is None]: raise BadRequest(f"trades[{i}] lacks {missing}")
+        if not isinstance(r["symbol"], str) or not r["symbol"].strip(): raise BadRequest(f"trades[{i}].symbol must be a non-empty string, got {r['symbol']!r}")
+        for k, lo in (("price", 0.0), ("volume", 0.0)):
+            x = r[k]
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not (abs(x) <= FLOAT32_MAX) or (x <= lo if k == "price" else x < lo):
+                raise BadRequest(f"trades[{i}].{k} is {x!r}: a {k} must be a finite number {'> 0' if k == 'price' else '>= 0'}")
+        c = r.get("conditions")
+        if c is not None and not (isinstance(c, list) and all(isinstance(x, str) for x in c)):
+            raise BadRequest(f"trades[{i}].conditions must be a list of strings, got {c!r}")
+        sym.append(r["symbol"]); t[i] = _trade_ts_ns(i, r["ts"]); p[i] = r["price"]; v[i] = r["volume"]
+    return sym, t, p, v
+
+# %% ../../nbs/61_serving.gateway.ipynb #c32abf61
+@patch
+def anomaly_model(self: Gateway, served: ServedModel) -> BaseAnomalyModel:
+    "The served version's anomaly model (a tournament `CustomModel`'s), which raw trades need; `BadRequest` for any other pyfunc."
+    m = getattr(served, "_anomaly_model", None)
+    if m is None:
+        try: m = served.model.unwrap_python_model().model
+        except Exception: m = None
+        if not isinstance(m, BaseAnomalyModel):
+            raise BadRequest(f"version {served.version} of {self.config.registered_model_name} scores feature rows only (it is not a "
+                             f"tournament model): send {list(FORMATS)}")
+        if missing := [c for c in m.feature_columns if c not in FeatureEngineer.computed_columns()]:
+            raise BadRequest(f"version {served.version} reads {missing}, which the feature code does not compute from trades: send feature rows")
+        served._anomaly_model = m
+    return m
+
+@patch
+def score_trades(self: Gateway, items, served: ServedModel) -> tuple[int, int, dict]:
+    "(trades read, confirmed anomalies, answer) of the raw trades `items` for `served`: instant verdicts, and the confirmations they complete."
+    model = self.anomaly_model(served)
+    sym, t, p, v = parse_trades(items)
+    with self._state_lock: step = self.trade_state.push(sym, t, p, v)
+    levels = [c for c in FeatureEngineer.robust_columns if c in model.feature_columns]
+    inst = judge(step.arrived, model.instant or model, "instant", levels)
+    conf = judge(step.confirmed, model, "confirmed", levels)
+    preds: list = [None] * len(sym)
+    for i, s, score, th, flag, verdict in zip(step.arrived["index"].tolist(), inst["symbol"].tolist(), inst["score"].tolist(),
+                                              inst["threshold"].tolist(), inst["is_anomaly"].tolist(), inst["verdict"].tolist(), strict=True):
+        preds[i] = {"symbol": s, "ts": items[i]["ts"], "instant_score": jsonable(score), "threshold": th, "is_anomaly": flag, "verdict": verdict}
+    for i in step.late.tolist():
+        preds[i] = {"symbol": sym[i], "ts": items[i]["ts"], "instant_score": None, "threshold": None, "is_anomaly": False, "verdict": "late",
+                    "reason": "out of order: at or before its symbol's last trade in the gateway's feature state"}
+    confirmed = [{"symbol": s, "ts": int(tn) // 1_000_000, "price": pr, "volume": vo, "anomaly_score": jsonable(score), "threshold": th,
+                  "is_anomaly": flag, "verdict": verdict}
+                 for s, tn, pr, vo, score, th, flag, verdict in zip(*(conf[c].tolist() for c in ("symbol", "t_ns", "price", "volume", "score",
+                                                                                                 "threshold", "is_anomaly", "verdict")), strict=True)]
+    return len(sym), int(conf["is_anomaly"].sum()), {"predictions": preds, "confirmed": confirmed}
