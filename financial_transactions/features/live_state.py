@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from .feature_engineering import (CARRY_COLUMNS, FeatureEngineer, compute_features,
-                                                                 feature_fingerprint, live_lookback)
+from .feature_engineering import CARRY_COLUMNS, FeatureEngineer, compute_features, live_lookback
 
 # %% auto #0
 __all__ = ['LiveStep', 'LiveState', 'push']
@@ -34,7 +33,6 @@ class LiveState:
     def __init__(self, config: ProjectConfig):
         self.config, self.f = config, config.features
         self.back, self.ahead = live_lookback(self.f), self.f.confirm_horizon
-        self.fingerprint = feature_fingerprint(config)
         self.held: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}   # symbol -> (t_ns, price, volume) of its held prints
         self.carry: dict[str, np.ndarray] = {}                                 # symbol -> CARRY_COLUMNS at its first held print
         self.late = 0

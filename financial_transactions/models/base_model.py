@@ -236,8 +236,14 @@ def learn_budget(self: BaseAnomalyModel, df: pd.DataFrame, scores: np.ndarray) -
 @patch
 def thresholds(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
     "The operating threshold of each row of `df`: its symbol's, from the budget (the default without a symbol column)."
-    if self.budget is None or "symbol" not in df.columns: return np.full(len(df), self.threshold, dtype=np.float64)
-    return self.budget.for_symbols(df["symbol"].to_numpy())
+    if "symbol" not in df.columns: return np.full(len(df), self.threshold, dtype=np.float64)
+    return self.thresholds_for(df["symbol"].to_numpy())
+
+@patch
+def thresholds_for(self: BaseAnomalyModel, symbols) -> np.ndarray:
+    "The operating threshold of each of `symbols`, from the budget (the default threshold without one)."
+    if self.budget is None: return np.full(len(symbols), self.threshold, dtype=np.float64)
+    return self.budget.for_symbols(symbols)
 
 @patch
 def score(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:

@@ -65,7 +65,6 @@ class LiveScorer:
         self.config, self.model = config, model
         self.instant = getattr(model, "instant", None) or model
         self.state = LiveState(config)
-        self.levels = [c for c in FeatureEngineer.robust_columns if c in model.feature_columns]
         self.inputs = list(dict.fromkeys(["symbol", "t_ns", "price", "volume", *model.feature_columns, *self.instant.feature_columns]))
         self.alert_manager, self.alert_every = alert_manager, alert_every
         self.stats, self.keep = LiveStats(), keep
@@ -78,15 +77,15 @@ class LiveScorer:
         self._worker: threading.Thread | None = None
 
 # %% ../../nbs/55_monitoring.live.ipynb #2f3c7b3b
-def judge(cols: dict[str, np.ndarray], model: BaseAnomalyModel, stage: str,
-          levels: list[str]) -> dict[str, np.ndarray]:   # the robust levels the model reads: a row without them is too young
-    "Scores, thresholds and verdicts (as arrays) of the feature rows in `cols` (a `LiveStep`'s) by `model`; rows without their robust levels get none."
+def judge(cols: dict[str, np.ndarray], model: BaseAnomalyModel, stage: str) -> dict[str, np.ndarray]:
+    "Scores, thresholds and verdicts (as arrays) of the feature rows in `cols` (a `LiveStep`'s) by `model`; rows without the robust levels it reads get none."
     n = len(cols["symbol"])
     young = np.zeros(n, dtype=bool)
-    for c in levels: young |= np.isnan(cols[c])
+    for c in FeatureEngineer.robust_columns:
+        if c in model.feature_columns: young |= np.isnan(cols[c])
     score = np.full(n, np.nan)
     if (~young).any(): score[~young] = model.score_matrix(np.column_stack([cols[c][~young] for c in model.feature_columns]))
-    th = model.budget.for_symbols(cols["symbol"]) if model.budget is not None else np.full(n, model.threshold, dtype=np.float64)
+    th = model.thresholds_for(cols["symbol"])
     flag = ~young & (score >= th)
     verdict = np.where(young, INSUFFICIENT_HISTORY, np.where(flag, "anomaly", "normal"))
     return {"symbol": cols["symbol"], "t_ns": cols["t_ns"], "price": cols["price"], "volume": cols["volume"],
@@ -110,7 +109,7 @@ def push(self: LiveScorer, trades: pd.DataFrame,
 def push_arrays(self: LiveScorer, symbol, t_ns, price, volume, received_ms=None, defer: bool = False) -> dict | None:
     "`push` for trades given as arrays (what the collector's hook has), `t_ns` in epoch nanoseconds: the instant verdicts' arrays."
     step = self.state.push(symbol, t_ns, price, volume)
-    v = judge(step.arrived, self.instant, "instant", self.levels) if len(step.arrived["index"]) else None
+    v = judge(step.arrived, self.instant, "instant") if len(step.arrived["index"]) else None
     n = len(step.arrived["index"]) + len(step.late)
     if received_ms is not None and n:
         self.stats.latency_ms.extend((time.time() * 1000 - np.broadcast_to(np.asarray(received_ms, np.float64), n)).tolist())
@@ -124,7 +123,7 @@ def confirm(self: LiveScorer) -> dict | None:
     "The confirmed verdicts (arrays) of the trades whose confirmation came in since the last call."
     if not self._to_confirm: return None
     parts, self._to_confirm = self._to_confirm, []
-    v = judge({c: np.concatenate([d[c] for d in parts]) for c in self.inputs}, self.model, "confirmed", self.levels)
+    v = judge({c: np.concatenate([d[c] for d in parts]) for c in self.inputs}, self.model, "confirmed")
     self._record(v)
     self.maybe_alert()
     return v
@@ -186,7 +185,7 @@ def _work(self: LiveScorer) -> None:
             try: self.push_arrays([t.s for t in ts], np.array([t.t for t in ts], np.int64) * 1_000_000, [float(t.p) for t in ts],
                                   [float(t.v) for t in ts], rec, defer=True)
             except Exception as e: print(f"live scoring failed on {len(ts)} trades: {type(e).__name__}: {e}", file=sys.stderr)
-        if self._queue.empty() or sum(len(x) for x in self._to_confirm) > 5_000:   # confirmations when idle (or many wait)
+        if self._queue.empty() or sum(len(x["symbol"]) for x in self._to_confirm) > 5_000:   # confirmations when idle (or many wait)
             try: self.confirm()
             except Exception as e: print(f"live confirmation failed: {type(e).__name__}: {e}", file=sys.stderr)
         if done: return

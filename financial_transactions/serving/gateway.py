@@ -251,6 +251,7 @@ class Gateway:
         self.counts = {"champion": 0, "challenger": 0, "errors": 0}
         self._lock = threading.Lock()
         self.trade_state, self._state_lock = LiveState(config), threading.Lock()   # the raw trades' feature state, shared by both models
+        self._trade_models: dict[str, BaseAnomalyModel] = {}                       # version -> its anomaly model, for raw trades
 
     @classmethod
     def from_registry(cls, config: ProjectConfig, canary_percent: float = 0.0, **kw) -> Gateway:
@@ -442,7 +443,7 @@ def parse_trades(items) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
 @patch
 def anomaly_model(self: Gateway, served: ServedModel) -> BaseAnomalyModel:
     "The served version's anomaly model (a tournament `CustomModel`'s), which raw trades need; `BadRequest` for any other pyfunc."
-    m = getattr(served, "_anomaly_model", None)
+    m = self._trade_models.get(served.version)
     if m is None:
         try: m = served.model.unwrap_python_model().model
         except Exception: m = None
@@ -451,7 +452,7 @@ def anomaly_model(self: Gateway, served: ServedModel) -> BaseAnomalyModel:
                              f"tournament model): send {list(FORMATS)}")
         if missing := [c for c in m.feature_columns if c not in FeatureEngineer.computed_columns()]:
             raise BadRequest(f"version {served.version} reads {missing}, which the feature code does not compute from trades: send feature rows")
-        served._anomaly_model = m
+        self._trade_models[served.version] = m
     return m
 
 @patch
@@ -460,16 +461,15 @@ def score_trades(self: Gateway, items, served: ServedModel) -> tuple[int, int, d
     model = self.anomaly_model(served)
     sym, t, p, v = parse_trades(items)
     with self._state_lock: step = self.trade_state.push(sym, t, p, v)
-    levels = [c for c in FeatureEngineer.robust_columns if c in model.feature_columns]
-    inst = judge(step.arrived, model.instant or model, "instant", levels)
-    conf = judge(step.confirmed, model, "confirmed", levels)
+    inst = judge(step.arrived, model.instant or model, "instant")
+    conf = judge(step.confirmed, model, "confirmed")
     preds: list = [None] * len(sym)
     for i, s, score, th, flag, verdict in zip(step.arrived["index"].tolist(), inst["symbol"].tolist(), inst["score"].tolist(),
                                               inst["threshold"].tolist(), inst["is_anomaly"].tolist(), inst["verdict"].tolist(), strict=True):
         preds[i] = {"symbol": s, "ts": items[i]["ts"], "instant_score": jsonable(score), "threshold": th, "is_anomaly": flag, "verdict": verdict}
     for i in step.late.tolist():
         preds[i] = {"symbol": sym[i], "ts": items[i]["ts"], "instant_score": None, "threshold": None, "is_anomaly": False, "verdict": "late",
-                    "reason": "out of order: at or before its symbol's last trade in the gateway's feature state"}
+                    "reason": "out of order: older than its symbol's last trade in the gateway's feature state"}
     confirmed = [{"symbol": s, "ts": int(tn) // 1_000_000, "price": pr, "volume": vo, "anomaly_score": jsonable(score), "threshold": th,
                   "is_anomaly": flag, "verdict": verdict}
                  for s, tn, pr, vo, score, th, flag, verdict in zip(*(conf[c].tolist() for c in ("symbol", "t_ns", "price", "volume", "score",
