@@ -23,8 +23,10 @@ from ..runtime import (pipeline_writer, read_arrow, table_exists, table_path, ta
                                             table_version, write_table)
 
 # %% auto #0
-__all__ = ['STATE_COLUMNS', 'INCREMENT_COLUMNS', 'segment_length', 'gold_features', 'robust_level_columns', 'label_columns',
-           'compare_gold', 'load_feature_state', 'late_quarantine', 'build_gold', 'gold_increment_spark']
+__all__ = ['STATE_COLUMNS', 'INCREMENT_COLUMNS', 'GOLD_STREAM_STATE', 'STREAM_COLUMNS', 'segment_length', 'gold_features',
+           'robust_level_columns', 'label_columns', 'compare_gold', 'load_feature_state', 'late_quarantine',
+           'build_gold', 'gold_increment_spark', 'spark_schema', 'rows_to_bytes', 'rows_from_bytes', 'gold_stream',
+           'stream_gold_rows', 'stream_late_records']
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c007
 def segment_length(alphas: list[float], tol: float = 1e-17) -> int:
@@ -247,21 +249,90 @@ def _state_schema_ddl() -> str:
     "The Spark schema of `gold_increment_spark`'s output: trade columns, features, label, carried values, `_kind`."
     return ", ".join(f"{c} {_NOT_DOUBLE.get(c, 'DOUBLE')}" for c in INCREMENT_COLUMNS)
 
+def _spark_rows(columns: list[str]):
+    "A function giving a frame `columns` in order, strings as plain objects (Spark's Arrow writer takes no chunked columns)."
+    text = [c for c in columns if _NOT_DOUBLE.get(c) == "STRING"]
+    return lambda df: df.reindex(columns=columns).astype({c: object for c in text})
+
+def _advance_symbol(fe: FeatureEngineer, fp: str, old: pd.DataFrame, fresh: pd.DataFrame) -> tuple[list[pd.DataFrame], FeatureState]:
+    "One symbol's step of the feature state: ([final gold rows, refused late trades], tagged `_kind`), and the new state."
+    feats, st = fe.transform(fresh, FeatureState(old, fp))
+    parts = [feats.assign(_kind="gold")]
+    if st.late is not None and len(st.late): parts.append(st.late[HELD_COLUMNS + ["reason"]].assign(_kind="late"))
+    return parts, st
+
 def gold_increment_spark(new, state, config: ProjectConfig):
     "Spark frames of silver's new trades and the state rows -> one frame of final gold rows, new state rows and late trades (`_kind`)."
     from pyspark.sql import functions as F
     fe, fp = FeatureEngineer(config), feature_fingerprint(config)
-    text = [c for c in INCREMENT_COLUMNS if _NOT_DOUBLE.get(c) == "STRING"]
-    out = lambda df: df.reindex(columns=INCREMENT_COLUMNS).astype({c: object for c in text})   # plain strings: Spark's Arrow writer takes no chunked columns
+    out = _spark_rows(INCREMENT_COLUMNS)
     def step(pdf: pd.DataFrame) -> pd.DataFrame:
         old = pdf[pdf["_kind"] == "state"].sort_values(["ts", "trade_id"], kind="stable")[STATE_COLUMNS].reset_index(drop=True)
         for c in ("_pos0", "_emitted"): old[c] = old[c].astype(np.int64)
         fresh = pdf[pdf["_kind"] == "new"][HELD_COLUMNS]
         if fresh.empty: return out(pdf)            # nothing new for this symbol: its state as it was
-        feats, st = fe.transform(fresh, FeatureState(old, fp))
-        parts = [feats.assign(_kind="gold"), st.rows.assign(_kind="state")]
-        if st.late is not None and len(st.late): parts.append(st.late[HELD_COLUMNS + ["reason"]].assign(_kind="late"))
-        return out(pd.concat(parts, ignore_index=True))
+        parts, st = _advance_symbol(fe, fp, old, fresh)
+        return out(pd.concat([*parts, st.rows.assign(_kind="state")], ignore_index=True))
     both = (new.select(*HELD_COLUMNS).withColumn("_kind", F.lit("new"))
             .unionByName(state.select(*STATE_COLUMNS).withColumn("_kind", F.lit("state")), allowMissingColumns=True))
     return both.groupBy("symbol").applyInPandas(step, schema=_state_schema_ddl())
+
+# %% ../../nbs/33_dlt.gold_features.ipynb #f647f10a
+GOLD_STREAM_STATE = "rows BINARY, fingerprint STRING"      # a symbol's FeatureState rows (Arrow IPC) and the feature fingerprint
+STREAM_COLUMNS = [c for c in INCREMENT_COLUMNS if c not in CARRY_COLUMNS]
+
+def spark_schema(columns: list[str]):
+    "The Spark schema of `columns` of the step's frames (strings, timestamps, the label BIGINT, the rest DOUBLE)."
+    from pyspark.sql import types as T
+    kinds = {"STRING": T.StringType(), "TIMESTAMP": T.TimestampType(), "BIGINT": T.LongType(), "DOUBLE": T.DoubleType()}
+    return T.StructType([T.StructField(c, kinds[_NOT_DOUBLE.get(c, "DOUBLE")]) for c in columns])
+
+def rows_to_bytes(df: pd.DataFrame) -> bytes:
+    "A frame as Arrow IPC stream bytes (dtypes and time zones kept)."
+    t = pa.Table.from_pandas(df, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, t.schema) as w: w.write_table(t)
+    return sink.getvalue().to_pybytes()
+
+def rows_from_bytes(b: bytes) -> pd.DataFrame:
+    "The frame `rows_to_bytes` wrote."
+    return pa.ipc.open_stream(pa.py_buffer(b)).read_all().to_pandas()
+
+def gold_stream(changes, config: ProjectConfig):
+    """A streaming frame of silver's validated trades (before de-duplication) -> final gold rows and refused late trades
+    (`_kind`), each symbol's feature state kept in Spark's state store across micro-batches (`applyInPandasWithState`)."""
+    from pyspark.sql.streaming.state import GroupStateTimeout
+    fe, fp = FeatureEngineer(config), feature_fingerprint(config)
+    out = _spark_rows(STREAM_COLUMNS)
+    def step(key, pdfs, state):
+        fresh = pd.concat(list(pdfs), ignore_index=True)
+        old = pd.DataFrame()
+        if state.exists:
+            blob, have = state.get
+            if have != fp:
+                raise StateMismatch(f"gold's stream state for {key[0]} has fingerprint {have}, these settings give {fp}: "
+                                    "run a full refresh of the pipeline (it recomputes gold from all of silver)")
+            old = rows_from_bytes(blob)
+        fresh = fresh.sort_values("ingested_at", kind="stable").drop_duplicates("trade_id")
+        if len(old): fresh = fresh[~fresh["trade_id"].isin(old["trade_id"])]
+        if fresh.empty: return
+        parts, st = _advance_symbol(fe, fp, old, fresh[HELD_COLUMNS])
+        state.update((rows_to_bytes(st.rows), fp))
+        yield out(pd.concat(parts, ignore_index=True))
+    # `to(schema)`: the input's schema stated, so Spark Connect need not ask the server (a pipeline's query may not)
+    return (changes.select(*HELD_COLUMNS).to(spark_schema(HELD_COLUMNS)).groupBy("symbol")
+            .applyInPandasWithState(step, spark_schema(STREAM_COLUMNS), GOLD_STREAM_STATE, "append", GroupStateTimeout.NoTimeout))
+
+def stream_gold_rows(steps):
+    "Gold's rows of `gold_stream`'s output, stamped `gold_at`, in gold's columns."
+    from pyspark.sql import functions as F
+    return steps.where(F.col("_kind") == "gold").withColumn("gold_at", F.current_timestamp()).select(*gold_columns())
+
+def stream_late_records(steps):
+    "The refused trades of `gold_stream`'s output as quarantine records (rule `out_of_order`, the trade as the record)."
+    from pyspark.sql import functions as F
+    rec = F.to_json(F.struct("trade_id", "symbol", F.col("ts").cast("string").alias("ts"), "price", "volume", "reason"))
+    return steps.where(F.col("_kind") == "late").select(
+        F.lit("trades").alias("dataset"), F.lit("out_of_order").alias("rule"), F.array(F.lit("out_of_order")).alias("failed_rules"),
+        rec.alias("raw_record"), F.lit(None).cast("string").alias("source_file"), F.lit(None).cast("string").alias("run_id"),
+        "ingested_at", F.current_timestamp().alias("quarantined_at"))

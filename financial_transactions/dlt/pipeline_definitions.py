@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import ProjectConfig
 from .bronze_ingest import bronze_records, read_landing
-from .gold_features import gold_features
+from .gold_features import gold_stream, stream_gold_rows, stream_late_records
 from .silver_transform import (SILVER_BAR_COLUMNS, SILVER_TRADE_COLUMNS, bar_expectations, expectations_by_action,
                                                          quarantine_records, silver_bars, silver_trades, trade_expectations,
                                                          typed_bars, typed_trades, valid_records)
@@ -20,8 +20,8 @@ from ..features.feature_engineering import gold_columns
 from ..runtime import is_databricks
 
 # %% auto #0
-__all__ = ['GOLD_KEY', 'lakeflow_engine', 'expect_rules', 'gold_schema', 'first_per_key', 'define_medallion', 'notebook_source',
-           'spark_pipeline_project', 'spark_pipelines']
+__all__ = ['GOLD_KEY', 'GOLD_STEPS', 'lakeflow_engine', 'expect_rules', 'gold_schema', 'first_per_key', 'define_medallion',
+           'notebook_source', 'spark_pipeline_project', 'spark_pipelines']
 
 # %% ../../nbs/35_dlt.pipeline_definitions.ipynb #c006
 def lakeflow_engine(dp) -> bool:
@@ -53,6 +53,7 @@ def expect_rules(dp, rules: list):
 
 # %% ../../nbs/35_dlt.pipeline_definitions.ipynb #c008
 GOLD_KEY = ("symbol", "ts", "trade_id")
+GOLD_STEPS = "gold_feature_steps"      # the stateful step's output (private on Lakeflow): gold's rows and the late trades
 
 def gold_schema(constraint: bool = True) -> str:
     """Gold's schema as DDL: every feature and the label; with `constraint` (Lakeflow) the keys NOT NULL and the primary
@@ -130,17 +131,28 @@ def define_medallion(dp, spark, cfg: ProjectConfig) -> list[str]:
         def silver_bars_table():
             return first_per_key(silver_bars(valid_bars()), ["symbol", "ts_ms", "bar_interval"], "ingested_at", SILVER_BAR_COLUMNS)
 
+    # gold: the feature state's step, each symbol's state in this flow's checkpoint; its output holds gold's rows and the
+    # refused late trades, which the two tables below read. Its input is silver's rows made from the landing again (the
+    # same bronze, types, rules and trade id; the step's state de-duplicates as the upsert does): Spark 4.1 analyses a
+    # grouped-pandas input when the flow is registered, before any pipeline dataset resolves, and Lakeflow cannot
+    # stream from an AUTO CDC target
+    @dp.table(name=GOLD_STEPS, comment="FeatureEngineer's stateful step per micro-batch: final gold rows and refused late trades (_kind)",
+              **({"private": True} if lakeflow else {}))
+    def gold_feature_steps():
+        landed = bronze_records(read_landing(spark, cfg, "trades", autoloader=autoloader), "trades")
+        return gold_stream(silver_trades(valid_records(typed_trades(landed), trade_rules), cfg), cfg)
+
     @dp.table(name=T.quarantine, comment="Records that failed a drop rule: the rule, all failed rules and the raw record",
               table_properties={"quality": "quarantine"})
     def quarantine_trades():
         trades = quarantine_records(typed_trades(spark.readStream.table(T.bronze_trades)), trade_rules, "trades")
         bars = quarantine_records(typed_bars(spark.readStream.table(T.bronze_bars)), bar_rules, "bars")
-        return trades.unionByName(bars)
+        return trades.unionByName(bars).unionByName(stream_late_records(spark.readStream.table(GOLD_STEPS)))
 
-    @dp.materialized_view(name=T.gold_features, comment="Per-trade causal features (FeatureEngineer's definitions) and the hindsight label",
-                          table_properties={"quality": "gold"}, schema=gold_schema(constraint=lakeflow))
+    @dp.table(name=T.gold_features, comment="Per-trade causal features (FeatureEngineer's definitions) and the hindsight label, appended as rows become final",
+              table_properties={"quality": "gold"}, schema=gold_schema(constraint=lakeflow))
     def gold_trade_features():
-        return gold_features(spark.read.table(T.silver_trades), cfg)
+        return stream_gold_rows(spark.readStream.table(GOLD_STEPS))
 
     return [T.bronze_trades, T.bronze_bars, T.silver_trades, T.silver_bars, T.quarantine, T.gold_features]
 
@@ -151,16 +163,17 @@ def notebook_source(path) -> str:
     code = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in cells if c["cell_type"] == "code"]
     return "\n\n".join("\n".join(l for l in c.splitlines() if not l.lstrip().startswith(("%", "!"))) for c in code) + "\n"
 
-def spark_pipeline_project(folder, notebook, env: str = "dev", name: str = "medallion") -> Path:
-    "A `spark-pipelines` project in `folder`: `spark-pipeline.yml` and the notebook's code as its one transformation."
+def spark_pipeline_project(folder, notebook, env: str = "dev", name: str = "medallion", conf: dict | None = None) -> Path:
+    "A `spark-pipelines` project in `folder`: `spark-pipeline.yml` (with Spark settings `conf`) and the notebook's code as its one transformation."
     root = Path(folder)
     (root / "transformations").mkdir(parents=True, exist_ok=True)
     (root / "transformations" / "medallion.py").write_text(notebook_source(notebook))
+    settings = {"spark.sql.session.timeZone": "UTC", **(conf or {})}
     (root / "spark-pipeline.yml").write_text(textwrap.dedent(f"""\
         name: {name}
         storage: {(root / 'storage').as_uri()}
         configuration:
-          spark.sql.session.timeZone: UTC
+        """) + "".join(f"  {k}: '{v}'\n" for k, v in settings.items()) + textwrap.dedent("""\
         libraries:
           - glob:
               include: transformations/**
