@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import yaml
 from fastcore.basics import patch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 # %% auto #0
 __all__ = ['PIPELINE_TABLES', 'ENVS', 'ENV_OVERRIDES', 'Strict', 'Tables', 'FinnhubConfig', 'AlphaVantageConfig',
@@ -132,6 +132,9 @@ class FeaturesConfig(Strict):
     robust_window: int = Field(21, gt=2)          # previous prints whose median and quartiles are a symbol's recent level
     confirm_horizon: int = Field(5, ge=3)         # next prints of the symbol that confirm (or revert) a print
     robust_min_scale: float = Field(1e-4, gt=0)   # the smallest robust price scale, in log units (1 basis point)
+    long_window: int = Field(250, gt=2)           # the long-run levels: a symbol's log volumes and gaps over its previous 250 prints
+    long_lag: int = Field(25, ge=0)               # the long gap level leaves out the latest 25, so a burst does not hide in it
+    long_min_prints: int = Field(50, gt=0)        # fewer prints of history than this: the long levels are NaN
     split: SplitConfig = SplitConfig()
 
     @field_validator("label_window", "robust_window")
@@ -145,6 +148,13 @@ class FeaturesConfig(Strict):
     def _median_exact(cls, v):
         if v % 2 == 0: raise ValueError(f"confirm_horizon must be odd (3, 5, 7, ...) so its median is one print, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _long_window_fits(self):
+        if self.long_window - self.long_lag < self.long_min_prints:
+            raise ValueError(f"long_window - long_lag ({self.long_window} - {self.long_lag}) must be at least long_min_prints "
+                             f"({self.long_min_prints}): the long gap level would never have enough prints")
+        return self
 
 # %% ../nbs/00_config.ipynb #c014
 class ModelsConfig(Strict):

@@ -127,7 +127,27 @@ def robust_level_columns(df, config: ProjectConfig):
                           "volume_rdev": c("_lv") - stat(c("_rv"), Wn, Wn // 2),
                           "gap_rdev": c("_ldt") - stat(c("_rg"), Wn, Wn // 2),
                           "burst_rdev": F.log1p((F.lead("ts_ms", r).over(by) - F.lag("ts_ms", r).over(by)).cast("double") / max(2 * r, 1))
-                                        - stat(c("_rg"), Wn, Wn // 2)}))
+                                        - stat(c("_rg"), Wn, Wn // 2)})
+            .transform(lambda d: _long_level_columns(d, config))
+            .withColumn("reverting", F.when(c("price_rdev").isNull() | c("price_rdev_next").isNull(), F.lit(None))
+                        .when(F.signum("price_rdev") == F.signum("price_rdev_next"),
+                              F.least(F.abs("price_rdev"), F.abs("price_rdev_next"))).otherwise(F.lit(0.0))))
+
+def _long_level_columns(df, config: ProjectConfig):
+    "Add `volume_rdev_long` and `burst_peak` (nb 20's table) to the frame `robust_level_columns` builds."
+    from pyspark.sql import Window as W, functions as F
+    f, c = config.features, F.col
+    L, k, m = f.long_window, f.confirm_horizon - 1, f.long_min_prints
+    by = W.partitionBy("symbol").orderBy("ts", "trade_id")
+    def median(col):      # of a sorted array of at least m values; an even count's is the mean of the middle two
+        n = F.size(col)
+        return F.when(n >= m, (F.get(col, F.floor((n - 1) / 2).cast("int")) + F.get(col, F.floor(n / 2).cast("int"))) / 2)
+    return (df.withColumns({"_vl": F.array_sort(F.collect_list("_lv").over(by.rowsBetween(-L, -1))),
+                            "_gl": F.array_sort(F.collect_list("_ldt").over(by.rowsBetween(-L, -(f.long_lag + 1)))),
+                            "_span": (F.lead("ts_ms", k).over(by) - c("ts_ms")).cast("double")})
+            .withColumns({"volume_rdev_long": c("_lv") - median(c("_vl")),
+                          "_tight": F.when(c("_span").isNotNull(), F.min("_span").over(by.rowsBetween(-k, 0)))})
+            .withColumn("burst_peak", median(c("_gl")) - F.log1p(c("_tight") / k)))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012
 def label_columns(df, config: ProjectConfig):

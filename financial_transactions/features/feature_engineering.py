@@ -139,10 +139,10 @@ class FeatureEngineer:
                                               "bb_upper", "bb_middle", "bb_lower", "vwap", "volume_zscore"]
     scale_free_columns: ClassVar[list[str]] = ["return_zscore", "macd_hist_norm", "bb_zscore", "bb_width", "vwap_dev",
                                                "log_dt_rel"]
-    robust_columns: ClassVar[list[str]] = ["price_rdev", "volume_rdev", "gap_rdev"]
-    confirm_columns: ClassVar[list[str]] = ["price_rdev_next", "burst_rdev"]   # the look-ahead: the next `confirm_horizon` prints
+    robust_columns: ClassVar[list[str]] = ["price_rdev", "volume_rdev", "gap_rdev", "volume_rdev_long"]
+    confirm_columns: ClassVar[list[str]] = ["price_rdev_next", "burst_rdev", "burst_peak", "reverting"]   # the look-ahead: the next `confirm_horizon` prints
     feature_columns: ClassVar[list[str]] = ["price_rdev", "price_rdev_next", "volume_rdev", "gap_rdev", "burst_rdev",
-                                            "return_zscore"]
+                                            "return_zscore", "volume_rdev_long", "burst_peak", "reverting"]
     market_columns: ClassVar[list[str]] = ["bb_width", "volume_zscore", "vwap_dev"]  # the market's state, for drift monitoring
     required_columns: ClassVar[list[str]] = ["symbol", "ts", "price", "volume"]
 
@@ -239,9 +239,10 @@ def _session_vwap(price: np.ndarray, volume: np.ndarray, t_ns: np.ndarray, g: Gr
     return _div(cpv, cv), cpv, cv
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #1e40cd11
-def rolling_quantiles(x: np.ndarray, groups: Groups, lo: int, hi: int, qs: tuple[float, ...]) -> list[np.ndarray]:
-    "Quantiles of x over rows [i+lo, i+hi] of each row's group; NaN unless all `hi - lo + 1` values are there."
-    r = pd.Series(x).rolling(GroupedWindow(groups, lo, hi), min_periods=hi - lo + 1)
+def rolling_quantiles(x: np.ndarray, groups: Groups, lo: int, hi: int, qs: tuple[float, ...],
+                      min_periods: int | None = None) -> list[np.ndarray]:
+    "Quantiles of x over rows [i+lo, i+hi] of each row's group; NaN unless `min_periods` (default all `hi - lo + 1`) values are there."
+    r = pd.Series(x).rolling(GroupedWindow(groups, lo, hi), min_periods=min_periods or hi - lo + 1)
     return [r.median().to_numpy() if q == 0.5 else r.quantile(q).to_numpy() for q in qs]
 
 def _span_ms(t_ns: np.ndarray, g: Groups, r: int) -> np.ndarray:
@@ -262,8 +263,24 @@ def _robust_levels(price, volume, t_ns, ldt, g: Groups, f) -> dict[str, np.ndarr
     (gmed,) = rolling_quantiles(ldt, g, -W, -1, (0.5,))
     r = (h - 1) // 2
     span_ms = _span_ms(t_ns, g, r)
-    return {"price_rdev": (lp - med) / scale, "price_rdev_next": (lp - nxt) / scale,
-            "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed, "burst_rdev": np.log1p(span_ms / max(2 * r, 1)) - gmed}
+    rdev, rdev_next = (lp - med) / scale, (lp - nxt) / scale
+    with np.errstate(invalid="ignore"):
+        reverting = np.where(np.sign(rdev) == np.sign(rdev_next), np.minimum(np.abs(rdev), np.abs(rdev_next)), 0.0)
+    return {"price_rdev": rdev, "price_rdev_next": rdev_next,
+            "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed, "burst_rdev": np.log1p(span_ms / max(2 * r, 1)) - gmed,
+            "reverting": np.where(np.isnan(rdev) | np.isnan(rdev_next), np.nan, reverting)} | _long_levels(lv, ldt, t_ns, g, f)
+
+def _long_levels(lv, ldt, t_ns, g: Groups, f) -> dict[str, np.ndarray]:
+    "`volume_rdev_long` and `burst_peak` (see the table above)."
+    L, k, m = f.long_window, f.confirm_horizon - 1, f.long_min_prints
+    n, span = len(t_ns), np.full(len(t_ns), np.nan)      # span[j]: ms from print j to print j + k of its group
+    if n > k: span[:n - k] = (t_ns[k:] - t_ns[:n - k]) / 1e6
+    span[g.local + k >= g.end - g.start] = np.nan
+    tightest = pd.Series(span).rolling(GroupedWindow(g, -k, 0), min_periods=1).min().to_numpy()
+    tightest = np.where(np.isnan(span), np.nan, tightest)   # NaN until every run that contains the print is in
+    (vlong,) = rolling_quantiles(lv, g, -L, -1, (0.5,), m)     # an even count's median: the mean of the middle two
+    (glong,) = rolling_quantiles(ldt, g, -L, -(f.long_lag + 1), (0.5,), m)
+    return {"volume_rdev_long": lv - vlong, "burst_peak": glong - np.log1p(tightest / k)}
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c020
 def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray, config: ProjectConfig,
@@ -370,11 +387,11 @@ class StateMismatch(ValueError):
 
 def lookback(f) -> int:
     "Rows of a symbol's history that its next row's features and label read: the widest window, and the gap's previous print."
-    return max(10 * f.label_window, f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window) + 1
+    return max(10 * f.label_window, f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window, f.long_window) + 1
 
 def live_lookback(f) -> int:
     "Rows of history the causal features of a symbol's next row read (no label: a live state holds only these)."
-    return max(f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window) + 1
+    return max(f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window, f.long_window) + 1
 
 def lookahead(f) -> int:
     "Rows after a row that its confirmation and its hindsight label read: it is final once they are in."
