@@ -128,8 +128,8 @@ def feed_serve(port: int = 8765,              # port on 127.0.0.1 (0 picks a fre
                              batch_size=batch, token=token, ping_interval=ping_interval, faults=FaultConfig.parse(faults))
     except ValueError as e: print(f"fin-mlops feed: {e}", file=sys.stderr); return 2
     with srv:
-        print(f"listening on {srv.url} ({len(srv.trades)} trades, rate {srv.rate:g}/s, faults: {faults or 'none'})", flush=True)
-        why = serve_until(duration, done=srv.done.is_set if exit_when_done else None)
+        why = serve_until(duration, done=srv.done.is_set if exit_when_done else None,
+                          ready=f"listening on {srv.url} ({len(srv.trades)} trades, rate {srv.rate:g}/s, faults: {faults or 'none'})")
         print(dumps({"event": "stopped", "why": why, **srv.stats, "cursor": srv.cursor}).decode(), flush=True)
     return _stopped("fin-mlops feed serve", why)
 
@@ -153,8 +153,7 @@ def feed_alphavantage(port: int = 8766,           # port on 127.0.0.1 (0 picks a
     srv = AlphaVantageServer(port=port, api_key=os.environ.get(key_env) if key_env else None,
                              calls_per_minute=calls_per_minute, calls_per_day=calls_per_day)
     with srv:
-        print(f"listening on {srv.url}", flush=True)
-        why = serve_until(duration)
+        why = serve_until(duration, ready=f"listening on {srv.url}")
     print(dumps({"event": "stopped", "why": why, "requests": len(srv.requests)}).decode(), flush=True)
     return _stopped("fin-mlops feed alphavantage", why)
 
@@ -299,9 +298,8 @@ def serve(env: str = "dev",                    # config env: tables, registered 
     try:
         ch = gw.models["challenger"]
         split = f", challenger v{ch.version} on {canary:g}% of keys" if ch is not None and canary > 0 else ""
-        print(f"serving {cfg.registered_model_name}: champion v{gw.models['champion'].version}{split} "
-              f"on {srv.url}/invocations (inference log: {logger.table})", flush=True)
-        why = serve_until(duration)
+        why = serve_until(duration, ready=f"serving {cfg.registered_model_name}: champion v{gw.models['champion'].version}{split} "
+                                          f"on {srv.url}/invocations (inference log: {logger.table})")
     finally: n = srv.stop()
     print(jsonlib.dumps({"event": "stopped", "why": why, "requests": gw.counts, "logged": n}), flush=True)
     return _stopped("fin-mlops serve", why)
@@ -329,8 +327,7 @@ def dashboard(env: str = "dev",                # config env whose tables are sho
         srv.start()
     except (OSError, ValueError) as e: print(f"fin-mlops dashboard: {e}", file=sys.stderr); return 2
     with srv:
-        print(f"dashboard on {srv.url} (env {env}, refresh {refresh:g}s)", flush=True)
-        why = serve_until(duration)
+        why = serve_until(duration, ready=f"dashboard on {srv.url} (env {env}, refresh {refresh:g}s)")
     return _stopped("fin-mlops dashboard", why)
 
 # %% ../nbs/80_cli.ipynb #c028

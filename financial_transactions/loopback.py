@@ -164,10 +164,12 @@ def stop_signals(on_stop: Callable[[str], None]) -> Iterator[None]:
 
 def serve_until(duration: float | None = None,   # seconds to serve; None or 0: until a signal
                 done: Callable[[], bool] | None = None,   # stop as soon as this returns True
-                poll: float = 0.1) -> str:
+                poll: float = 0.1,
+                ready: str | None = None) -> str:         # printed (flushed) once the signals are caught: the line a caller waits for
     "Block until SIGINT, SIGTERM, `duration` seconds or `done()`; returns 'interrupted', 'terminated', 'duration' or 'done'."
     stop, why, t0 = threading.Event(), [], time.monotonic()
     with stop_signals(lambda w: (why.append(w), stop.set())):
+        if ready is not None: print(ready, flush=True)   # not before: a signal sent on reading it would find no handler
         while not stop.wait(poll):
             if duration and time.monotonic() - t0 >= duration: return "duration"
             if done is not None and done(): return "done"
