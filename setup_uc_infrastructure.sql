@@ -275,8 +275,11 @@ CREATE TABLE IF NOT EXISTS train_set (
   price_rdev DOUBLE,
   volume_rdev DOUBLE,
   gap_rdev DOUBLE,
+  volume_rdev_long DOUBLE,
   price_rdev_next DOUBLE,
   burst_rdev DOUBLE,
+  burst_peak DOUBLE,
+  reverting DOUBLE,
   label BIGINT,
   gold_at TIMESTAMP,
   feature_table_version BIGINT
