@@ -56,17 +56,14 @@ def robust_level_rule(cfg):
     class RobustLevelRule(BaseAnomalyModel):
         name, supervised = "robust_level_rule", False
 
-        def _terms(self, X):
-            a, b = X[:, 0], X[:, 1]
-            reverting = np.where(np.sign(a) == np.sign(b), np.minimum(np.abs(a), np.abs(b)), 0.0)
-            return np.column_stack([reverting, X[:, 2], -X[:, 3]])
+        def _terms(self, X): return np.column_stack([X[:, 0], X[:, 1], -X[:, 2]])   # reverting, volume, -burst
 
         def _instant_twin(self, df): return None
         def _fit(self, X, y): self.model_ = np.maximum(np.quantile(self._terms(X), 0.999, axis=0), 1e-9)
         def _score(self, X): return (self._terms(X) / self.model_).max(axis=1)
 
     m = cfg.models
-    return RobustLevelRule(["price_rdev", "price_rdev_next", "volume_rdev", "burst_rdev"], alert_budget=m.alert_budget,
+    return RobustLevelRule(["reverting", "volume_rdev", "burst_rdev"], alert_budget=m.alert_budget,
                            budget_window=m.budget_window, budget_min_history=m.budget_min_history)
 
 
