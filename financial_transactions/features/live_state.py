@@ -93,9 +93,12 @@ def _step(self: LiveState, names: list[str], parts: list, carry: np.ndarray, k_n
     t, p, v = (np.concatenate([x[i] for x in parts]) for i in range(3))
     cr = {c: carry[:, i] for i, c in enumerate(CARRY_COLUMNS)}
     cr["_pos0"], cr["_emitted"] = cr["_pos0"].astype(np.int64), cr["_emitted"].astype(np.int64)
-    out = compute_features(sy, t, p, v, self.config, cr)
+    h = self.ahead
+    ends = np.cumsum(lens)     # the rows read: each part's arrived prints and the `h` before them (those they confirm)
+    at = np.concatenate([np.arange(e - min(k + h, n_), e) for e, k, n_ in zip(ends, k_new, lens, strict=True)])
+    out = compute_features(sy, t, p, v, self.config, cr, at=at)
     g = out.pop("_groups")
-    pos0, n, h = cr["_pos0"], cr["_pos0"] + lens, self.ahead
+    pos0, n = cr["_pos0"], cr["_pos0"] + lens
     base = {"symbol": sy, "t_ns": t, "price": p, "volume": v}
     arrived = g.local >= (lens - k_new)[g.gid]
     confirmed = (g.pos >= (n - k_new - h)[g.gid]) & (g.pos < (n - h)[g.gid])

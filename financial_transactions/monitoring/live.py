@@ -17,15 +17,15 @@ import pandas as pd
 from ..config import ProjectConfig
 from ..features.feature_engineering import FeatureEngineer, ts_ns
 from ..features.live_state import LiveState
-from ..models.base_model import BaseAnomalyModel
+from ..models.base_model import SMALL_BATCH, BaseAnomalyModel
 from ..models.registry import champion
 from .alert_manager import Alert, AlertManager
 from .scoring import INSUFFICIENT_HISTORY
 from ..streaming.finnhub_collector import FinnhubCollector, collect_with_signals
 
 # %% auto #0
-__all__ = ['LiveStats', 'LiveScorer', 'judge', 'push', 'push_arrays', 'confirm', 'verdicts', 'maybe_alert', 'on_trades', 'close',
-           'champion_model', 'watch']
+__all__ = ['CONFIRM_SLICE', 'LiveStats', 'LiveScorer', 'judge', 'push', 'push_arrays', 'confirm', 'verdicts', 'maybe_alert',
+           'on_trades', 'close', 'champion_model', 'watch']
 
 # %% ../../nbs/55_monitoring.live.ipynb #bf34580e
 @dataclass
@@ -119,10 +119,14 @@ def push_arrays(self: LiveScorer, symbol, t_ns, price, volume, received_ms=None,
     if not defer: self.confirm()
     return v
 
-def confirm(self: LiveScorer) -> dict | None:
+def confirm(self: LiveScorer,
+            max_rows: int | None = None) -> dict | None:   # at most about this many (whole steps, the oldest first; None: all)
     "The confirmed verdicts (arrays) of the trades whose confirmation came in since the last call."
     if not self._to_confirm: return None
-    parts, self._to_confirm = self._to_confirm, []
+    k, rows = 0, 0
+    while k < len(self._to_confirm) and (max_rows is None or not k or rows + len(self._to_confirm[k]["symbol"]) <= max_rows):
+        rows += len(self._to_confirm[k]["symbol"]); k += 1
+    parts, self._to_confirm = self._to_confirm[:k], self._to_confirm[k:]
     v = judge({c: np.concatenate([d[c] for d in parts]) for c in self.inputs}, self.model, "confirmed")
     self._record(v)
     self.maybe_alert()
@@ -164,6 +168,8 @@ def maybe_alert(self: LiveScorer, force: bool = False):
 LiveScorer.maybe_alert = maybe_alert
 
 # %% ../../nbs/55_monitoring.live.ipynb #44ed902b
+CONFIRM_SLICE = SMALL_BATCH - 1   # confirmations judged at once by the worker: below the boosters' thread-pool size
+
 def on_trades(self: LiveScorer, trades: list, received_ms: int) -> None:
     "The collector's `on_trades` hook: queue the parsed trades of one message, read at `received_ms`, for the worker."
     if self._worker is None or not self._worker.is_alive():
@@ -185,8 +191,10 @@ def _work(self: LiveScorer) -> None:
             try: self.push_arrays([t.s for t in ts], np.array([t.t for t in ts], np.int64) * 1_000_000, [float(t.p) for t in ts],
                                   [float(t.v) for t in ts], rec, defer=True)
             except Exception as e: print(f"live scoring failed on {len(ts)} trades: {type(e).__name__}: {e}", file=sys.stderr)
-        if self._queue.empty() or sum(len(x["symbol"]) for x in self._to_confirm) > 5_000:   # confirmations when idle (or many wait)
-            try: self.confirm()
+        # confirmations when idle or when a slice waits, one slice at a time: an arriving trade waits for one slice at
+        # most (a few ms on one thread) rather than for thousands of confirmations on a thread pool
+        while self._to_confirm and (done or self._queue.empty() or sum(len(x["symbol"]) for x in self._to_confirm) >= CONFIRM_SLICE):
+            try: self.confirm(CONFIRM_SLICE)
             except Exception as e: print(f"live confirmation failed: {type(e).__name__}: {e}", file=sys.stderr)
         if done: return
 
