@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable
@@ -26,8 +27,8 @@ from .runtime import lakehouse_root
 # %% auto #0
 __all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'local_user', 'load_bundle', 'task_order', 'TaskResult', 'JobRun',
            'JobFailed', 'run_decision', 'resolve_dynamic', 'kernel_argv', 'ensure_kernel', 'Progress', 'run_job',
-           'fire_model_triggers', 'jobs_table', 'target_env', 'bundle_config', 'run_jobs', 'uc_setup_statements',
-           'run_uc_setup']
+           'fire_model_triggers', 'PipelineHost', 'serve_pipeline_updates', 'warm_pipelines', 'jobs_table',
+           'target_env', 'bundle_config', 'run_jobs', 'uc_setup_statements', 'run_uc_setup']
 
 # %% ../nbs/06_bundle.ipynb #c006
 class BundleError(ValueError):
@@ -475,24 +476,102 @@ def _run_notebook_task(task, bundle, job_name, params, ctx, run_dir, res):
                 time.sleep(wait)
 
 # %% ../nbs/06_bundle.ipynb #c031
+def _pipeline_args(task: dict, env: str) -> list[str]:
+    return ["pipeline", "run", "--env", env, "--json"] + (["--full-refresh"] if task["pipeline_task"].get("full_refresh") else [])
+
 def _run_pipeline_task(task: dict, bundle: Bundle, run_dir: Path, res: TaskResult, config_env: str | None) -> None:
-    pt = task["pipeline_task"]
-    name = str(pt.get("pipeline_id"))
+    name = str(task["pipeline_task"].get("pipeline_id"))
     if name not in bundle.pipelines: raise BundleError(f"task '{task['task_key']}': pipeline '{name}' is not in the bundle")
-    env = config_env or target_env(bundle)
-    cmd = [sys.executable, "-c", "import sys; from financial_transactions.cli import main; sys.exit(main(sys.argv[1:]))",
-           "pipeline", "run", "--env", env, "--json"] + (["--full-refresh"] if pt.get("full_refresh") else [])
+    args = _pipeline_args(task, config_env or target_env(bundle))
     log, out = run_dir / f"{task['task_key']}.log", run_dir / f"{task['task_key']}.json"
     res.attempts, res.notebook = 1, str(log)
-    with open(log, "w") as f:
-        r = subprocess.run(cmd, cwd=bundle.root, stdout=subprocess.PIPE, stderr=f, text=True, preexec_fn=die_with_parent,
-                           env={**os.environ, "FIN_MLOPS_RUN_DIR": str(run_dir), "FIN_MLOPS_TASK_KEY": task["task_key"]})
-    if r.returncode == 130: raise KeyboardInterrupt        # Ctrl-C reached the pipeline too: the job is canceled
-    if r.returncode == 0:
-        out.write_text(r.stdout); res.state = "SUCCESS"
+    task_env = {"FIN_MLOPS_RUN_DIR": str(run_dir), "FIN_MLOPS_TASK_KEY": task["task_key"]}
+    if _WARM[0] is not None: rc = _WARM[0].update(args, log, out, task_env)
     else:
-        tail = [l for l in log.read_text().splitlines() if l.strip()][-3:]
-        res.state, res.error = "FAILED", f"pipeline {name} failed (exit {r.returncode}): {' | '.join(tail)}; log kept at {log}"
+        cmd = [sys.executable, "-c", "import sys; from financial_transactions.cli import main; sys.exit(main(sys.argv[1:]))", *args]
+        with open(log, "w") as f:
+            r = subprocess.run(cmd, cwd=bundle.root, stdout=subprocess.PIPE, stderr=f, text=True, preexec_fn=die_with_parent,
+                               env={**os.environ, **task_env})
+        rc = r.returncode
+        if rc == 0: out.write_text(r.stdout)
+    if rc == 130: raise KeyboardInterrupt        # Ctrl-C reached the pipeline too: the job is canceled
+    if rc == 0: res.state = "SUCCESS"
+    else:
+        tail = [l for l in log.read_text().splitlines() if l.strip()][-3:] if log.exists() else []
+        res.state, res.error = "FAILED", f"pipeline {name} failed (exit {rc}): {' | '.join(tail)}; log kept at {log}"
+
+_WARM: list = [None]      # the PipelineHost of the running `warm_pipelines` block, if any
+
+class PipelineHost:
+    "One pipeline process kept warm between updates (its SparkSession too); `update` runs one in it."
+    def __init__(self, cwd: Path, log: Path):
+        self.cwd, self.log, self.proc, self._replies = Path(cwd), Path(log), None, None
+
+    def _start(self):
+        r, w = os.pipe()
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "a") as host_log:
+            self.proc = subprocess.Popen([sys.executable, "-c", f"from financial_transactions.bundle import serve_pipeline_updates; serve_pipeline_updates({w}, {str(self.log)!r})"],
+                                         cwd=self.cwd, stdin=subprocess.PIPE, stdout=host_log, stderr=host_log, text=True,
+                                         pass_fds=(w,), preexec_fn=die_with_parent)
+        os.close(w)
+        self._replies = os.fdopen(r)
+
+    def update(self, args: list[str], log: Path, out: Path, env: dict) -> int:
+        "Run `fin-mlops <args>` in the warm process (started if need be); its output to `log`, its stdout to `out`; the exit code."
+        if self.proc is None: self._start()
+        try:
+            self.proc.stdin.write(json.dumps({"args": args, "log": str(log), "out": str(out), "env": env}) + "\n")
+            self.proc.stdin.flush()
+            reply = self._replies.readline()
+        except BrokenPipeError: reply = ""
+        if not reply.strip():                   # the process ended (Ctrl-C: 130, killed, crashed) before answering
+            rc = self.proc.wait()
+            self._reset()
+            return rc if rc else 1
+        rc = int(reply)
+        if rc != 0: self.close()                # a failed update: the next one starts a fresh process
+        return rc
+
+    def _reset(self):
+        if self._replies is not None: self._replies.close()
+        self.proc = self._replies = None
+
+    def close(self, timeout: float = 60):
+        "End the process: its stdin closes, it stops Spark and exits (killed after `timeout` seconds)."
+        if self.proc is None: return
+        try: self.proc.stdin.close()
+        except BrokenPipeError: pass
+        try: self.proc.wait(timeout)
+        except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
+        self._reset()
+
+def serve_pipeline_updates(reply_fd: int, host_log: str = "") -> None:
+    "The warm process: each JSON line on stdin is one `fin-mlops` call in this process, its exit code written to `reply_fd`."
+    import contextlib, io, traceback
+    from .cli import main
+    replies = os.fdopen(reply_fd, "w")
+    for n, line in enumerate(sys.stdin, 1):
+        req = json.loads(line)
+        os.environ.update(req["env"])
+        buf = io.StringIO()
+        with open(req["log"], "w") as log, contextlib.redirect_stderr(log), contextlib.redirect_stdout(buf):
+            print(f"update {n} of the warm pipeline process {os.getpid()} (Spark's own output: {host_log})", file=log, flush=True)
+            try: rc = main(req["args"])
+            except SystemExit as e: rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception: traceback.print_exc(); rc = 1
+        if rc == 0: Path(req["out"]).write_text(buf.getvalue())
+        replies.write(f"{rc}\n"); replies.flush()
+        if rc != 0: return
+
+@contextmanager
+def warm_pipelines(bundle: Bundle):
+    "Within the block, the pipeline tasks of a development-mode target share one warm pipeline process."
+    if bundle.mode != "development" or _WARM[0] is not None: yield; return
+    _WARM[0] = PipelineHost(bundle.root, lakehouse_root() / "runs" / "pipeline_host.log")
+    try: yield
+    finally:
+        _WARM[0].close(); _WARM[0] = None
 
 # %% ../nbs/06_bundle.ipynb #c041
 def jobs_table(bundle: Bundle) -> list[dict]:
@@ -512,11 +591,12 @@ def bundle_config(bundle: Bundle) -> ProjectConfig:
     return load_config(bundle.root / "project_config.yml", env=target_env(bundle))
 
 def run_jobs(bundle: Bundle, jobs: list[str] | None = None, params: dict | None = None, progress: Progress | None = None) -> list[JobRun]:
-    "Run `jobs` (default: the main sequence, `local.main_sequence`) one after the other; `JobFailed` stops at the first failure."
+    "Run `jobs` (default: the main sequence, `local.main_sequence`) one after the other, the pipeline kept warm between its updates on a development target; `JobFailed` stops at the first failure."
     jobs = list(jobs or bundle_config(bundle).local.main_sequence)
     unknown = [j for j in jobs if j not in bundle.jobs]
     if unknown: raise BundleError(f"unknown job(s) {unknown}; jobs: {sorted(bundle.jobs)}")
-    return [run_job(bundle, j, config_env=target_env(bundle), job_parameters=params, progress=progress) for j in jobs]
+    with warm_pipelines(bundle):
+        return [run_job(bundle, j, config_env=target_env(bundle), job_parameters=params, progress=progress) for j in jobs]
 
 # %% ../nbs/06_bundle.ipynb #c044
 def uc_setup_statements(config: ProjectConfig, root: str | Path | None = None, schema: str | None = None) -> list[str]:

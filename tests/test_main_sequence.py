@@ -38,6 +38,17 @@ def test_every_job_of_the_main_sequence_ran(story):
     assert len(list((lake / "runs/drift_monitoring").iterdir())) == 2
 
 
+def test_the_pipeline_updates_ran_in_one_warm_process(story):
+    "The dev target is in development mode: its three pipeline updates share one process (one JVM warm-up, not three)."
+    import re
+    lake, _, _ = story
+    logs = [next((lake / "runs" / job).glob("*/run_pipeline.log")).read_text()
+            for job in ("ingestion_workflow", "market_shift_scenario", "market_shift_continues")]
+    seen = [re.search(r"update (\d+) of the warm pipeline process (\d+)", log) for log in logs]
+    assert all(seen), [log[:300] for log in logs]
+    assert [int(m.group(1)) for m in seen] == [1, 2, 3] and len({m.group(2) for m in seen}) == 1, [m.group(0) for m in seen]
+
+
 def test_trades_flow_through_the_medallion(story):
     lake, cfg, _ = story
     from financial_transactions.runtime import read_arrow
