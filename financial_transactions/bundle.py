@@ -504,18 +504,21 @@ _WARM: list = [None]      # the PipelineHost of the running `warm_pipelines` blo
 
 class PipelineHost:
     "One pipeline process kept warm between updates (its SparkSession too); `update` runs one in it."
-    def __init__(self, cwd: Path, log: Path):
-        self.cwd, self.log, self.proc, self._replies = Path(cwd), Path(log), None, None
+    def __init__(self, cwd: Path, log: Path, warm_env: str | None = None):
+        "`warm_env`: start the process now and its SparkSession for that config env, before the first update asks."
+        self.cwd, self.log, self.warm_env, self.proc, self._replies = Path(cwd), Path(log), warm_env, None, None
+        if warm_env: self._start()
 
     def _start(self):
         r, w = os.pipe()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "a") as host_log:
-            self.proc = subprocess.Popen([sys.executable, "-c", f"from financial_transactions.bundle import serve_pipeline_updates; serve_pipeline_updates({w}, {str(self.log)!r})"],
+            self.proc = subprocess.Popen([sys.executable, "-c", f"from financial_transactions.bundle import serve_pipeline_updates; serve_pipeline_updates({w}, {str(self.log)!r}, {self.warm_env!r})"],
                                          cwd=self.cwd, stdin=subprocess.PIPE, stdout=host_log, stderr=host_log, text=True,
                                          pass_fds=(w,), preexec_fn=die_with_parent)
         os.close(w)
         self._replies = os.fdopen(r)
+        self.warm_env = None                    # a process started later (after a failed update) starts on demand
 
     def update(self, args: list[str], log: Path, out: Path, env: dict) -> int:
         "Run `fin-mlops <args>` in the warm process (started if need be); its output to `log`, its stdout to `out`; the exit code."
@@ -526,9 +529,10 @@ class PipelineHost:
             reply = self._replies.readline()
         except BrokenPipeError: reply = ""
         if not reply.strip():                   # the process ended (Ctrl-C: 130, killed, crashed) before answering
-            rc = self.proc.wait()
+            rc = self.proc.wait() or 1
             self._reset()
-            return rc if rc else 1
+            with open(log, "a") as f: print(f"the warm pipeline process ended (exit {rc}) before it answered; its own output: {self.log}", file=f)
+            return rc
         rc = int(reply)
         if rc != 0: self.close()                # a failed update: the next one starts a fresh process
         return rc
@@ -546,10 +550,14 @@ class PipelineHost:
         except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self._reset()
 
-def serve_pipeline_updates(reply_fd: int, host_log: str = "") -> None:
+def serve_pipeline_updates(reply_fd: int, host_log: str = "", warm_env: str | None = None) -> None:
     "The warm process: each JSON line on stdin is one `fin-mlops` call in this process, its exit code written to `reply_fd`."
     import contextlib, io, traceback
     from .cli import main
+    if warm_env:                 # the JVM starts while the tasks before the first update run (the collection)
+        from .runtime import get_spark, load_project_config
+        try: get_spark(load_project_config(warm_env))
+        except Exception: traceback.print_exc()            # the first update will say what is wrong, in its own log
     replies = os.fdopen(reply_fd, "w")
     for n, line in enumerate(sys.stdin, 1):
         req = json.loads(line)
@@ -565,10 +573,10 @@ def serve_pipeline_updates(reply_fd: int, host_log: str = "") -> None:
         if rc != 0: return
 
 @contextmanager
-def warm_pipelines(bundle: Bundle):
-    "Within the block, the pipeline tasks of a development-mode target share one warm pipeline process."
+def warm_pipelines(bundle: Bundle, warm_env: str | None = None):
+    "Within the block, the pipeline tasks of a development-mode target share one warm pipeline process (started at once with `warm_env`)."
     if bundle.mode != "development" or _WARM[0] is not None: yield; return
-    _WARM[0] = PipelineHost(bundle.root, lakehouse_root() / "runs" / "pipeline_host.log")
+    _WARM[0] = PipelineHost(bundle.root, lakehouse_root() / "runs" / "pipeline_host.log", warm_env=warm_env)
     try: yield
     finally:
         _WARM[0].close(); _WARM[0] = None
@@ -595,7 +603,8 @@ def run_jobs(bundle: Bundle, jobs: list[str] | None = None, params: dict | None 
     jobs = list(jobs or bundle_config(bundle).local.main_sequence)
     unknown = [j for j in jobs if j not in bundle.jobs]
     if unknown: raise BundleError(f"unknown job(s) {unknown}; jobs: {sorted(bundle.jobs)}")
-    with warm_pipelines(bundle):
+    has_pipeline = any("pipeline_task" in t for j in jobs for t in bundle.jobs[j].get("tasks") or [])
+    with warm_pipelines(bundle, warm_env=target_env(bundle) if has_pipeline else None):
         return [run_job(bundle, j, config_env=target_env(bundle), job_parameters=params, progress=progress) for j in jobs]
 
 # %% ../nbs/06_bundle.ipynb #c044
