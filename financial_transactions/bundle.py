@@ -27,8 +27,8 @@ from .runtime import lakehouse_root
 # %% auto #0
 __all__ = ['RUN_IF', 'KERNEL', 'BundleError', 'Bundle', 'local_user', 'load_bundle', 'task_order', 'TaskResult', 'JobRun',
            'JobFailed', 'run_decision', 'resolve_dynamic', 'kernel_argv', 'ensure_kernel', 'Progress', 'run_job',
-           'fire_model_triggers', 'PipelineHost', 'serve_pipeline_updates', 'warm_pipelines', 'jobs_table',
-           'target_env', 'bundle_config', 'run_jobs', 'uc_setup_statements', 'run_uc_setup']
+           'fire_model_triggers', 'PipelineHost', 'warm_pipelines', 'jobs_table', 'target_env', 'bundle_config',
+           'run_jobs', 'uc_setup_statements', 'run_uc_setup']
 
 # %% ../nbs/06_bundle.ipynb #c006
 class BundleError(ValueError):
@@ -513,7 +513,7 @@ class PipelineHost:
         r, w = os.pipe()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "a") as host_log:
-            self.proc = subprocess.Popen([sys.executable, "-c", f"from financial_transactions.bundle import serve_pipeline_updates; serve_pipeline_updates({w}, {str(self.log)!r}, {self.warm_env!r})"],
+            self.proc = subprocess.Popen([sys.executable, "-c", f"from financial_transactions.cli import serve_pipeline_updates; serve_pipeline_updates({w}, {str(self.log)!r}, {self.warm_env!r})"],
                                          cwd=self.cwd, stdin=subprocess.PIPE, stdout=host_log, stderr=host_log, text=True,
                                          pass_fds=(w,), preexec_fn=die_with_parent)
         os.close(w)
@@ -549,28 +549,6 @@ class PipelineHost:
         try: self.proc.wait(timeout)
         except subprocess.TimeoutExpired: self.proc.kill(); self.proc.wait()
         self._reset()
-
-def serve_pipeline_updates(reply_fd: int, host_log: str = "", warm_env: str | None = None) -> None:
-    "The warm process: each JSON line on stdin is one `fin-mlops` call in this process, its exit code written to `reply_fd`."
-    import contextlib, io, traceback
-    from .cli import main
-    if warm_env:                 # the JVM starts while the tasks before the first update run (the collection)
-        from .runtime import get_spark, load_project_config
-        try: get_spark(load_project_config(warm_env))
-        except Exception: traceback.print_exc()            # the first update will say what is wrong, in its own log
-    replies = os.fdopen(reply_fd, "w")
-    for n, line in enumerate(sys.stdin, 1):
-        req = json.loads(line)
-        os.environ.update(req["env"])
-        buf = io.StringIO()
-        with open(req["log"], "w") as log, contextlib.redirect_stderr(log), contextlib.redirect_stdout(buf):
-            print(f"update {n} of the warm pipeline process {os.getpid()} (Spark's own output: {host_log})", file=log, flush=True)
-            try: rc = main(req["args"])
-            except SystemExit as e: rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            except Exception: traceback.print_exc(); rc = 1
-        if rc == 0: Path(req["out"]).write_text(buf.getvalue())
-        replies.write(f"{rc}\n"); replies.flush()
-        if rc != 0: return
 
 @contextmanager
 def warm_pipelines(bundle: Bundle, warm_env: str | None = None):

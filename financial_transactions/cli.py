@@ -31,7 +31,8 @@ from .streaming.finnhub_collector import FinnhubAuthError, FinnhubCollector, col
 
 # %% auto #0
 __all__ = ['Env', 'COMMANDS', 'run', 'jobs', 'validate', 'uc_setup', 'feed_serve', 'feed_alphavantage', 'collect_finnhub',
-           'collect_alphavantage', 'watch', 'pipeline_run', 'pipeline_expectations', 'serve', 'dashboard', 'main']
+           'collect_alphavantage', 'watch', 'pipeline_run', 'pipeline_expectations', 'serve', 'dashboard', 'main',
+           'serve_pipeline_updates']
 
 # %% ../nbs/80_cli.ipynb #c007
 Env = Annotated[str, "config env: local, dev, acc or prd", {"choices": ["local", "dev", "acc", "prd"]}]
@@ -378,3 +379,28 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted", file=sys.stderr); return INTERRUPTED
+
+# %% ../nbs/80_cli.ipynb #c029b
+def serve_pipeline_updates(reply_fd: int, host_log: str = "", warm_env: str | None = None) -> None:
+    "The warm pipeline process of `bundle.PipelineHost`: each JSON line on stdin is one `fin-mlops` call in this process, its exit code written to `reply_fd`."
+    import contextlib
+    import io
+    import traceback
+    if warm_env:                 # the JVM starts while the tasks before the first update run (the collection)
+        from financial_transactions.runtime import get_spark
+        try: get_spark(load_project_config(warm_env))
+        except Exception: traceback.print_exc()            # the first update will say what is wrong, in its own log
+    replies = os.fdopen(reply_fd, "w")
+    for n, line in enumerate(sys.stdin, 1):
+        req = jsonlib.loads(line)
+        os.environ.update(req["env"])
+        buf = io.StringIO()
+        with open(req["log"], "w") as log, contextlib.redirect_stderr(log), contextlib.redirect_stdout(buf):
+            print(f"update {n} of the warm pipeline process {os.getpid()} (Spark's own output: {host_log})", file=log, flush=True)
+            try: rc = main(req["args"])
+            except SystemExit as e: rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            except Exception: traceback.print_exc(); rc = 1
+        if rc == 0: Path(req["out"]).write_text(buf.getvalue())
+        replies.write(f"{rc}\n"); replies.flush()
+        if rc != 0: return
+
