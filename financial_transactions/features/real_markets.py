@@ -17,8 +17,8 @@ from ..markets import EXCHANGE_TZ
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'REAL_SERIES', 'ANOMALY_KINDS', 'RealSeries', 'load_bars', 'bar_trades', 'bar_range', 'inject_anomalies',
-           'RealMarketSet', 'real_market_set', 'real_market_validation']
+__all__ = ['log', 'REAL_SERIES', 'ANOMALY_KINDS', 'RealSeries', 'load_bars', 'checked_bars', 'bar_trades', 'bar_range',
+           'inject_anomalies', 'RealMarketSet', 'real_market_set', 'real_market_validation']
 
 # %% ../../nbs/23_features.real_markets.ipynb #3a3213f2
 @dataclass(frozen=True)
@@ -52,8 +52,11 @@ def load_bars(series: RealSeries) -> pd.DataFrame:
                           f"not installed: pip install 'financial-ai-mlops[local]'")
     path = Path(list(spec.submodule_search_locations)[0]) / series.file
     if not path.exists(): raise FileNotFoundError(f"the real-market series {series.symbol}: {path} is not in {series.package!r} (another version?)")
-    bars = pd.read_csv(path, index_col=0, parse_dates=[0]).rename(columns=str.lower)
-    bars = bars[["open", "high", "low", "close", "volume"]].apply(pd.to_numeric, errors="coerce").astype(float)
+    return checked_bars(pd.read_csv(path, index_col=0, parse_dates=[0]))
+
+def checked_bars(raw: pd.DataFrame) -> pd.DataFrame:
+    "OHLCV columns (any case) as floats on a nanosecond index, bars with a non-positive price or volume or high < low left out, oldest first."
+    bars = raw.rename(columns=str.lower)[["open", "high", "low", "close", "volume"]].apply(pd.to_numeric, errors="coerce").astype(float)
     bars.index = pd.DatetimeIndex(bars.index).as_unit("ns")
     ok = (bars[["open", "high", "low", "close"]] > 0).all(axis=1) & (bars["volume"] > 0) & (bars["high"] >= bars["low"])
     return bars[ok].sort_index()
