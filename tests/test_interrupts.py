@@ -44,10 +44,14 @@ resources:
           depends_on: [{task_key: nap}]
           notebook_task: {notebook_path: ../nbs/nap.ipynb}
 """
-NAP = {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                  "source": "import time\nprint('napping', flush=True)\ntime.sleep(120)"}],
-       "metadata": {"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"}},
-       "nbformat": 4, "nbformat_minor": 5}
+
+
+def nap_notebook(marker: Path) -> dict:
+    "A notebook that touches `marker` once its kernel runs the cell, then sleeps."
+    src = f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\nprint('napping', flush=True)\ntime.sleep(120)"
+    return {"cells": [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": src}],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
 
 
 def descendants(pid: int) -> set[int]:
@@ -91,7 +95,7 @@ def project(tmp_path_factory):
     (proj / "resources").mkdir(); (proj / "nbs").mkdir()
     (proj / "databricks.yml").write_text("bundle: {name: interrupts}\ninclude: [resources/*.yml]\ntargets: {dev: {default: true}}\n")
     (proj / "resources/jobs.yml").write_text(BUNDLE)
-    (proj / "nbs/nap.ipynb").write_text(json.dumps(NAP))
+    (proj / "nbs/nap.ipynb").write_text(json.dumps(nap_notebook(proj / "napping")))
     shutil.copy(ROOT / "project_config.yml", proj)
     env = {**os.environ, "FIN_MLOPS_LAKEHOUSE": str(proj / ".lakehouse")}
     code = """
@@ -188,8 +192,8 @@ def test_job_ctrl_c_and_concurrent_run(project):
     runner = subprocess.Popen([FIN, "run", "sleepy"], cwd=proj, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               start_new_session=True)
     runs = proj / ".lakehouse/runs/sleepy"
-    wait_for(lambda: any(d.is_dir() for d in runs.glob("*/")) and descendants(runner.pid), 60, "the job to start its kernel")
-    time.sleep(4)                                                    # the kernel is in the notebook's sleep
+    wait_for(lambda: (proj / "napping").exists(), 120, "the job's kernel to reach the notebook's sleep")
+    time.sleep(0.5)
     second = subprocess.run([FIN, "run", "sleepy"], cwd=proj, env=env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 2 and f"job 'sleepy' (max_concurrent_runs: 1) is in use by pid {runner.pid}" in second.stderr, second.stderr
     tree = descendants(runner.pid)
