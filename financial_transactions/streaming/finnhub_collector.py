@@ -351,7 +351,7 @@ def collect_with_signals(collector: FinnhubCollector, duration: float | None = N
 def collect_finnhub_stream(config: ProjectConfig,
                            duration_seconds: float | None = None,  # default: ingestion.finnhub.duration_seconds
                            symbols: list[str] | None = None,       # default: ingestion.symbols
-                           rate: float | None = None,              # the local feed's trades per second
+                           rate: float | None = None,              # the local feed's trades per second (0: as fast as the collector reads; default simulator.trades_per_second)
                            n_trades: int | None = None, regime_shift: float = 0.0, start: str | None = None,
                            seed: int | None = None,                # the simulated market (without a key)
                            token: str | None = None) -> dict:      # default: the secret ingestion.finnhub.token_secret
@@ -364,7 +364,7 @@ def collect_finnhub_stream(config: ProjectConfig,
         st = collect_with_signals(col, duration)
         record_run(st, config)
         return {"mode": "live", "url": redact_url(col.url), **st.row(), "seconds": (st.ended_at - st.started_at).total_seconds()}
-    feed = lambda port: simulated_feed(config, symbols, n_trades, seed, start, regime_shift, rate=rate or None, port=port)
+    feed = lambda port: simulated_feed(config, symbols, n_trades, seed, start, regime_shift, rate=rate, port=port)
     with start_stand_in(feed, fh.url) as server:
         col = FinnhubCollector.from_config(config, url=server.url, symbols=symbols)
         st = collect_with_signals(col, duration, max_trades=len(server.trades))
