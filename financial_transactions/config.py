@@ -131,6 +131,7 @@ class FeaturesConfig(Strict):
     label_burst_multiple: float = Field(10.0, gt=1)    # a burst: trades arriving this many times faster than usual
     robust_window: int = Field(21, gt=2)          # previous prints whose median and quartiles are a symbol's recent level
     confirm_horizon: int = Field(5, ge=3)         # next prints of the symbol that confirm (or revert) a print
+    confirm_seconds: float | None = Field(None, gt=0)   # ... or those of them within this many seconds (None: wait for all)
     robust_min_scale: float = Field(1e-4, gt=0)   # the smallest robust price scale, in log units (1 basis point)
     long_window: int = Field(250, gt=2)           # the long-run levels: a symbol's log volumes and gaps over its previous 250 prints
     long_lag: int = Field(25, ge=0)               # the long gap level leaves out the latest 25, so a burst does not hide in it
@@ -147,6 +148,13 @@ class FeaturesConfig(Strict):
     @classmethod
     def _median_exact(cls, v):
         if v % 2 == 0: raise ValueError(f"confirm_horizon must be odd (3, 5, 7, ...) so its median is one print, got {v}")
+        return v
+
+    @field_validator("confirm_seconds")
+    @classmethod
+    def _whole_ms(cls, v):
+        if v is not None and abs(v * 1000 - round(v * 1000)) > 1e-6:
+            raise ValueError(f"confirm_seconds must be a whole number of milliseconds (trade times are), got {v}")
         return v
 
     @model_validator(mode="after")

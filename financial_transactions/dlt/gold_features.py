@@ -114,19 +114,31 @@ def robust_level_columns(df, config: ProjectConfig):
     rows = lambda lo, hi: by.rowsBetween(lo, hi)
     stat = lambda col, n, i: F.when(F.size(col) == n, F.get(col, i))
     r = (h - 1) // 2
+    if f.confirm_seconds is None:
+        nxt = lambda d: d.withColumn("_np", F.array_sort(F.collect_list("_lp").over(rows(1, h))))
+        next_median, burst_end = stat(c("_np"), h, h // 2), F.lead("ts_ms", r).over(by)
+    else:                # only the next prints within `confirm_seconds`, once a print past them (or all h) is in: nb 20's rule
+        wait = round(f.confirm_seconds * 1000)
+        nxt = lambda d: (d.withColumn("_nx", F.collect_list(F.struct(c("ts_ms").alias("t"), c("_lp").alias("lp"))).over(rows(1, h)))
+                         .withColumn("_np", F.array_sort(F.transform(F.filter("_nx", lambda x: x["t"] <= c("ts_ms") + wait), lambda x: x["lp"])))
+                         .withColumn("_closed", (F.size("_nx") == h) | (F.size("_np") < F.size("_nx"))))
+        n_np = F.size("_np")
+        next_median = F.when(c("_closed") & (n_np > 0), (F.get(c("_np"), F.floor((n_np - 1) / 2).cast("int"))
+                                                         + F.get(c("_np"), F.floor(n_np / 2).cast("int"))) / 2)
+        burst_end = F.when(c("_closed"), F.least(F.lead("ts_ms", r).over(by), c("ts_ms") + wait))
     return (df.withColumns({"_lp": F.ln("price"), "_lv": F.ln(F.greatest(c("volume"), F.lit(1e-9)))})
+            .transform(nxt)
             .withColumns({"_rp": F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))),
-                          "_np": F.array_sort(F.collect_list("_lp").over(rows(1, h))),
                           "_rv": F.array_sort(F.collect_list("_lv").over(rows(-Wn, -1))),
                           "_rg": F.array_sort(F.collect_list("_ldt").over(rows(-Wn, -1)))})
             .withColumns({"_pscale": F.when(F.size(c("_rp")) == Wn, F.greatest(
                               (stat(c("_rp"), Wn, 3 * (Wn - 1) // 4) - stat(c("_rp"), Wn, (Wn - 1) // 4)) / 1.349,
                               F.lit(f.robust_min_scale)))})
             .withColumns({"price_rdev": (c("_lp") - stat(c("_rp"), Wn, Wn // 2)) / c("_pscale"),
-                          "price_rdev_next": (c("_lp") - stat(c("_np"), h, h // 2)) / c("_pscale"),
+                          "price_rdev_next": (c("_lp") - next_median) / c("_pscale"),
                           "volume_rdev": c("_lv") - stat(c("_rv"), Wn, Wn // 2),
                           "gap_rdev": c("_ldt") - stat(c("_rg"), Wn, Wn // 2),
-                          "burst_rdev": F.log1p((F.lead("ts_ms", r).over(by) - F.lag("ts_ms", r).over(by)).cast("double") / max(2 * r, 1))
+                          "burst_rdev": F.log1p((burst_end - F.lag("ts_ms", r).over(by)).cast("double") / max(2 * r, 1))
                                         - stat(c("_rg"), Wn, Wn // 2)})
             .transform(lambda d: _long_level_columns(d, config))
             .withColumn("reverting", F.when(c("price_rdev").isNull() | c("price_rdev_next").isNull(), F.lit(None))
@@ -146,7 +158,9 @@ def _long_level_columns(df, config: ProjectConfig):
                             "_gl": F.array_sort(F.collect_list("_ldt").over(by.rowsBetween(-L, -(f.long_lag + 1)))),
                             "_span": (F.lead("ts_ms", k).over(by) - c("ts_ms")).cast("double")})
             .withColumns({"volume_rdev_long": c("_lv") - median(c("_vl")),
-                          "_tight": F.when(c("_span").isNotNull(), F.min("_span").over(by.rowsBetween(-k, 0)))})
+                          "_tight": (F.when(c("_span").isNotNull(), F.min("_span").over(by.rowsBetween(-k, 0))) if f.confirm_seconds is None
+                                     else F.when(c("_closed"), F.least(F.min("_span").over(by.rowsBetween(-k, 0)),
+                                                                       F.lit(float(round(f.confirm_seconds * 1000))))))})
             .withColumn("burst_peak", median(c("_gl")) - F.log1p(c("_tight") / k)))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012

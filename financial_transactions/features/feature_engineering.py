@@ -21,9 +21,10 @@ from ..markets import is_24_7, trading_day
 # %% auto #0
 __all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'GOLD_META_COLUMNS', 'STATE_VERSION', 'CARRY_COLUMNS', 'HELD_COLUMNS', 'Groups',
            'GroupedWindow', 'ewm', 'rolling_mean_std', 'rolling_pandas', 'FeatureEngineer', 'ts_ns', 'sort_trades',
-           'rolling_quantiles', 'compute_features', 'label_signals', 'hindsight_signals', 'label_anomalies',
-           'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback', 'live_lookback', 'lookahead',
-           'feature_fingerprint', 'FeatureState', 'state_to_arrow', 'state_from_arrow', 'advance']
+           'rolling_quantiles', 'confirm_window', 'compute_features', 'label_signals', 'hindsight_signals',
+           'label_anomalies', 'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback', 'live_lookback',
+           'timed_out', 'lookahead', 'feature_fingerprint', 'FeatureState', 'state_to_arrow', 'state_from_arrow',
+           'advance']
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
@@ -282,25 +283,59 @@ def _span_ms(t_ns: np.ndarray, g: Groups, r: int) -> np.ndarray:
     out[(g.local < r) | (g.local + r >= g.end - g.start)] = np.nan
     return out
 
-def _robust_levels(price, volume, t_ns, ldt, g: Groups, f, at=None) -> dict[str, np.ndarray]:
+def confirm_window(t_ns: np.ndarray, g: Groups, f, now_ns: int | None = None):
+    "With `confirm_seconds` set: per row, how many of its next `confirm_horizon` prints fall within it, when it ends (ns) and whether it is closed."
+    h, n = f.confirm_horizon, len(t_ns)
+    until = t_ns + round(f.confirm_seconds * 1000) * 1_000_000
+    left = g.end - g.start - 1 - g.local                 # prints after the row, in the arrays
+    within = np.zeros(n, np.int64)
+    for j in range(1, h + 1):
+        tj = np.full(n, np.iinfo(np.int64).max)
+        if j < n: tj[:n - j] = t_ns[j:]
+        within += (left >= j) & (tj <= until)            # times rise in a group: the prints within are the first ones
+    closed = (within == h) | (within < np.minimum(left, h))   # all in, or a print past the window is in
+    if now_ns is not None: closed |= until < now_ns      # or the clock is past it: no print of the window can still come
+    return within, until, closed
+
+def _next_median(lp: np.ndarray, within: np.ndarray, closed: np.ndarray, h: int, at=None) -> np.ndarray:
+    "The median of the next `within` (at most `h`) log prices of each closed row (an even count's: the mean of the middle two)."
+    n, out = len(lp), np.full(len(lp), np.nan)
+    rows = np.arange(n) if at is None else np.asarray(at, np.int64)
+    m = np.full((len(rows), h), np.nan)
+    for j in range(1, h + 1):
+        ok = within[rows] >= j
+        m[ok, j - 1] = lp[rows[ok] + j]
+    m.sort(axis=1)                                       # NaN sorts last
+    c, r = within[rows], np.arange(len(rows))
+    a, b = m[r, np.maximum(c - 1, 0) // 2], m[r, c // 2]
+    out[rows] = np.where(closed[rows] & (c > 0), (a + b) / 2, np.nan)
+    return out
+
+def _robust_levels(price, volume, t_ns, ldt, g: Groups, f, at=None, now_ns=None) -> dict[str, np.ndarray]:
     "`price_rdev`, `price_rdev_next`, `volume_rdev`, `gap_rdev`, `burst_rdev` and the long levels (see the table above); at rows `at` only if given."
     W, h = f.robust_window, f.confirm_horizon
     lp, lv = np.log(price), np.log(np.maximum(volume, 1e-9))
     q1, med, q3 = rolling_quantiles(lp, g, -W, -1, (0.25, 0.5, 0.75), at=at)
     scale = np.maximum((q3 - q1) / 1.349, f.robust_min_scale)   # NaN stays NaN (np.maximum, unlike np.fmax)
-    (nxt,) = rolling_quantiles(lp, g, 1, h, (0.5,), at=at)
     (vmed,) = rolling_quantiles(lv, g, -W, -1, (0.5,), at=at)
     (gmed,) = rolling_quantiles(ldt, g, -W, -1, (0.5,), at=at)
     r = (h - 1) // 2
-    span_ms = _span_ms(t_ns, g, r)
+    if f.confirm_seconds is None:
+        (nxt,) = rolling_quantiles(lp, g, 1, h, (0.5,), at=at)
+        span_ms, win = _span_ms(t_ns, g, r), None
+    else:                # the confirmation ends `confirm_seconds` after the print, whatever came in by then
+        win = within, until, closed = confirm_window(t_ns, g, f, now_ns)
+        nxt = _next_median(lp, within, closed, h, at)
+        end = np.minimum(until, np.where(g.local + r < g.end - g.start, np.roll(t_ns, -r), until))
+        span_ms = np.where(closed & (g.local >= r), (end - np.roll(t_ns, r)) / 1e6, np.nan)
     rdev, rdev_next = (lp - med) / scale, (lp - nxt) / scale
     with np.errstate(invalid="ignore"):
         reverting = np.where(np.sign(rdev) == np.sign(rdev_next), np.minimum(np.abs(rdev), np.abs(rdev_next)), 0.0)
     return {"price_rdev": rdev, "price_rdev_next": rdev_next,
             "volume_rdev": lv - vmed, "gap_rdev": ldt - gmed, "burst_rdev": np.log1p(span_ms / max(2 * r, 1)) - gmed,
-            "reverting": np.where(np.isnan(rdev) | np.isnan(rdev_next), np.nan, reverting)} | _long_levels(lv, ldt, t_ns, g, f, at)
+            "reverting": np.where(np.isnan(rdev) | np.isnan(rdev_next), np.nan, reverting)} | _long_levels(lv, ldt, t_ns, g, f, at, win)
 
-def _long_levels(lv, ldt, t_ns, g: Groups, f, at=None) -> dict[str, np.ndarray]:
+def _long_levels(lv, ldt, t_ns, g: Groups, f, at=None, win=None) -> dict[str, np.ndarray]:
     "`volume_rdev_long` and `burst_peak` (see the table above)."
     L, k, m = f.long_window, f.confirm_horizon - 1, f.long_min_prints
     n, span = len(t_ns), np.full(len(t_ns), np.nan)      # span[j]: ms from print j to print j + k of its group
@@ -308,7 +343,9 @@ def _long_levels(lv, ldt, t_ns, g: Groups, f, at=None) -> dict[str, np.ndarray]:
     span[g.local + k >= g.end - g.start] = np.nan
     tightest = span
     for j in range(1, k + 1): tightest = np.fmin(tightest, g.lag(span, j))   # the least of the last k + 1 spans (NaN ignored)
-    tightest = np.where(np.isnan(span), np.nan, tightest)   # NaN until every run that contains the print is in
+    if win is None: tightest = np.where(np.isnan(span), np.nan, tightest)   # NaN until every run that contains the print is in
+    else:     # or until its confirmation closed: a run still open then is longer than the window, which caps it
+        tightest = np.where(win[2], np.fmin(tightest, float(round(f.confirm_seconds * 1000))), np.nan)
     (vlong,) = rolling_quantiles(lv, g, -L, -1, (0.5,), m, at)     # an even count's median: the mean of the middle two
     (glong,) = rolling_quantiles(ldt, g, -L, -(f.long_lag + 1), (0.5,), m, at)
     return {"volume_rdev_long": lv - vlong, "burst_peak": glong - np.log1p(tightest / k)}
@@ -316,7 +353,8 @@ def _long_levels(lv, ldt, t_ns, g: Groups, f, at=None) -> dict[str, np.ndarray]:
 # %% ../../nbs/20_features.feature_engineering.ipynb #c020
 def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.ndarray, config: ProjectConfig,
                      carry: dict | None = None,     # per symbol (in order): `_pos0` and the running values at its first row
-                     at: np.ndarray | None = None   # the rows the caller reads: the robust levels only there (NaN elsewhere)
+                     at: np.ndarray | None = None,  # the rows the caller reads: the robust levels only there (NaN elsewhere)
+                     now_ns: int | None = None      # a live clock: a confirmation window that ended before it is closed
                      ) -> dict[str, np.ndarray]:
     "Every feature column for trades sorted by (symbol, time), as arrays (and the running values a state keeps, `_`-named)."
     f = config.features
@@ -342,7 +380,7 @@ def compute_features(symbol, t_ns: np.ndarray, price: np.ndarray, volume: np.nda
     ldt = np.log1p(g.gap_ms(t_ns))
     lm = pd.Series(ldt).rolling(GroupedWindow(g, -f.volatility_window, -1), min_periods=f.volatility_window).mean().to_numpy()
     out["log_dt_rel"] = ldt - lm
-    return out | _robust_levels(price, volume, t_ns, ldt, g, f, at) | {"_groups": g}
+    return out | _robust_levels(price, volume, t_ns, ldt, g, f, at, now_ns) | {"_groups": g}
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c033
 LABEL_MIN_SCALE = 5e-4   # 5 basis points: the smallest price dispersion the excursion rule assumes
@@ -425,6 +463,11 @@ def lookback(f) -> int:
 def live_lookback(f) -> int:
     "Rows of history the causal features of a symbol's next row read (no label: a live state holds only these)."
     return max(f.robust_window, f.volume_window, f.volatility_window + 1, f.bb_window, f.long_window) + 1
+
+def timed_out(t_ns: np.ndarray, g: Groups, f, now_ns: int) -> np.ndarray:
+    "Per group: its first rows whose confirmation window (`confirm_seconds`) ended before the clock `now_ns`."
+    late = t_ns + round(f.confirm_seconds * 1000) * 1_000_000 < now_ns    # times rise in a group: a prefix of it
+    return np.bincount(g.gid, weights=late, minlength=len(g.firsts)).astype(np.int64)
 
 def lookahead(f) -> int:
     "Rows after a row that its confirmation and its hindsight label read: it is final once they are in."
@@ -527,17 +570,18 @@ def advance(fe: FeatureEngineer, trades: pd.DataFrame, state: FeatureState,
         return empty, FeatureState(old, state.fingerprint, state.watermark, rejected, state.live)
     carry = _carry(comb, old)
     t, p, v = ts_ns(comb["ts"]), comb["price"].to_numpy(np.float64), comb["volume"].to_numpy(np.float64)
-    out = compute_features(comb["symbol"], t, p, v, cfg, carry)
+    now = int(t.max()) if live and f.confirm_seconds is not None else None   # the live clock: the newest trade seen
+    out = compute_features(comb["symbol"], t, p, v, cfg, carry, now_ns=now)
     g = out.pop("_groups")
     if not live: out["label"] = np.logical_or.reduce(list(hindsight_signals(g, p, v, t, cfg).values())).astype(np.int64)
     n = carry["_pos0"] + (g.ends - g.firsts)
     back, ahead = state.horizons(f)
     final = np.maximum(np.maximum(n - ahead, 0), carry["_emitted"])
+    if now is not None: final = np.maximum(final, carry["_pos0"] + timed_out(t, g, f, now))
     first = np.maximum(carry["_pos0"], final - back)     # the first row the next step needs
     emit = (g.pos >= carry["_emitted"][g.gid]) & (g.pos < final[g.gid])
-    if live:        # each new trade now (causal features), and each trade whose next `confirm_horizon` prints just came in
-        h, before = f.confirm_horizon, (n - np.bincount(g.gid, weights=arrived, minlength=len(n)).astype(np.int64))[g.gid]
-        confirmed = (g.pos >= before - h) & (g.pos < n[g.gid] - h)
+    if live:        # each new trade now (causal features), and each trade whose confirmation just closed
+        confirmed = emit
         pick = np.concatenate([np.flatnonzero(arrived), np.flatnonzero(confirmed)])
         feats = comb.iloc[pick].assign(**{c: out[c][pick] for c in cols}, stage=["arrived"] * int(arrived.sum()) + ["confirmed"] * int(confirmed.sum()))
         feats = feats.reset_index(drop=True)

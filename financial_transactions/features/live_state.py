@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from .feature_engineering import CARRY_COLUMNS, FeatureEngineer, compute_features, live_lookback
+from .feature_engineering import CARRY_COLUMNS, FeatureEngineer, compute_features, live_lookback, timed_out
 
 # %% auto #0
 __all__ = ['LiveStep', 'LiveState', 'push']
@@ -36,6 +36,7 @@ class LiveState:
         self.held: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}   # symbol -> (t_ns, price, volume) of its held prints
         self.carry: dict[str, np.ndarray] = {}                                 # symbol -> CARRY_COLUMNS at its first held print
         self.late = 0
+        self.now: int | None = None      # the newest trade seen (ns): with `confirm_seconds`, the clock that closes confirmations
         self.columns = FeatureEngineer.computed_columns()
 
     def __len__(self): return len(self.held)
@@ -80,10 +81,22 @@ def push(self: LiveState, symbol, t_ns, price, volume) -> LiveStep:
         names.append(s); carry.append(cr); k_new.append(len(rows))
     late = np.concatenate(late) if late else np.array([], dtype=np.int64)
     self.late += len(late)
+    if self.f.confirm_seconds is not None and parts:
+        self.now = max(self.now or 0, max(int(x[0][-1]) for x in parts))
+        names, parts, carry, k_new = _add_timed_out(self, names, parts, carry, k_new)
     if not parts: return _nothing(self, late)
     return _step(self, names, parts, np.array(carry), np.array(k_new), late)
 
 LiveState.push = push
+
+def _add_timed_out(self: LiveState, names, parts, carry, k_new):
+    "The symbols this step does not touch whose oldest unconfirmed print's window (`confirm_seconds`) ended before the clock."
+    wait, touched = round(self.f.confirm_seconds * 1000) * 1_000_000, set(names)
+    for s, (t, p, v) in self.held.items():
+        i = int(self.carry[s][1] - self.carry[s][0])         # the first unconfirmed print, in the held arrays
+        if s not in touched and i < len(t) and t[i] + wait < self.now:
+            parts.append((t, p, v, np.array([], dtype=np.int64))); names.append(s); carry.append(self.carry[s]); k_new.append(0)
+    return names, parts, carry, k_new
 
 # %% ../../nbs/24_features.live_state.ipynb #2dae134b
 def _step(self: LiveState, names: list[str], parts: list, carry: np.ndarray, k_new: np.ndarray, late: np.ndarray) -> LiveStep:
@@ -96,16 +109,17 @@ def _step(self: LiveState, names: list[str], parts: list, carry: np.ndarray, k_n
     h = self.ahead
     ends = np.cumsum(lens)     # the rows read: each part's arrived prints and the `h` before them (those they confirm)
     at = np.concatenate([np.arange(e - min(k + h, n_), e) for e, k, n_ in zip(ends, k_new, lens, strict=True)])
-    out = compute_features(sy, t, p, v, self.config, cr, at=at)
+    out = compute_features(sy, t, p, v, self.config, cr, at=at, now_ns=self.now)
     g = out.pop("_groups")
     pos0, n = cr["_pos0"], cr["_pos0"] + lens
+    final = np.maximum(np.maximum(n - h, 0), cr["_emitted"])
+    if self.now is not None: final = np.maximum(final, pos0 + timed_out(t, g, self.f, self.now))
     base = {"symbol": sy, "t_ns": t, "price": p, "volume": v}
     arrived = g.local >= (lens - k_new)[g.gid]
-    confirmed = (g.pos >= (n - k_new - h)[g.gid]) & (g.pos < (n - h)[g.gid])
+    confirmed = (g.pos >= cr["_emitted"][g.gid]) & (g.pos < final[g.gid])
     a = {k: x[arrived] for k, x in base.items()} | {c: out[c][arrived] for c in self.columns}
     a["index"] = np.concatenate([x[3] for x in parts])
     c = {k: x[confirmed] for k, x in base.items()} | {c: out[c][confirmed] for c in self.columns}
-    final = np.maximum(np.maximum(n - h, 0), cr["_emitted"])
     first = np.maximum(pos0, final - self.back)          # the first print the next step needs
     at = g.firsts + (first - pos0)
     kept = np.column_stack([first, final] + [out[c][at] for c in CARRY_COLUMNS[2:]])

@@ -164,6 +164,7 @@ class BaseAnomalyModel:
         self.model_, self.threshold, self.fill_values_, self.train_seconds, self.n_train = None, None, None, math.nan, 0
         self.budget: AlertBudget | None = None
         self.instant: BaseAnomalyModel | None = None   # the causal twin, when the model uses confirmation features
+        self.instant_map_: tuple[np.ndarray, np.ndarray] | None = None   # training-score quantiles: the twin's, the model's
 
     @classmethod
     def from_config(cls, config: ProjectConfig, feature_columns: list[str] | None = None, **kw) -> BaseAnomalyModel:
@@ -208,8 +209,13 @@ def fit(self: BaseAnomalyModel, df: pd.DataFrame) -> BaseAnomalyModel:
     self._fit(X, y)
     self.train_seconds, self.n_train = time.perf_counter() - t0, len(df)
     # through `score`, the serving path (a booster's in-training prediction cache can differ in the last bits)
-    self.learn_budget(df, self.score(df))
+    self.instant, self.instant_map_ = None, None
+    s = self.score(df)
+    self.learn_budget(df, s)
     self.instant = self._instant_twin(df)
+    if self.instant is not None:      # an empty confirmation's score: the twin's, at the same quantile of the training scores
+        q = np.linspace(0, 1, 1001)
+        self.instant_map_ = (np.quantile(self.instant.score(df), q), np.quantile(s, q))
     return self
 
 @patch
@@ -258,8 +264,19 @@ def score_matrix(self: BaseAnomalyModel, X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != len(self.feature_columns):
         raise ValueError(f"expected a matrix of {len(self.feature_columns)} columns ({self.feature_columns}), got shape {X.shape}")
+    raw = X
     if self.fill_values_ is not None and np.isnan(X).any(): X = np.where(np.isnan(X), self.fill_values_, X)
-    return np.asarray(self._score(X), dtype=np.float64)
+    return _empty_confirmations(self, raw, np.asarray(self._score(X), dtype=np.float64))
+
+def _empty_confirmations(self: BaseAnomalyModel, X: np.ndarray, s: np.ndarray) -> np.ndarray:
+    "`s` with the rows whose confirmation closed empty (`price_rdev_next` NaN, `price_rdev` known) scored by the twin."
+    m, cols = getattr(self, "instant_map_", None), self.feature_columns
+    if m is None or "price_rdev_next" not in cols or "price_rdev" not in cols: return s
+    empty = np.isnan(X[:, cols.index("price_rdev_next")]) & ~np.isnan(X[:, cols.index("price_rdev")])
+    if not empty.any(): return s
+    twin = self.instant.score_matrix(X[np.ix_(empty, [cols.index(c) for c in self.instant.feature_columns])])
+    s = s.copy(); s[empty] = np.interp(twin, m[0], m[1])       # the model's score at the twin's training quantile
+    return s
 
 @patch
 def predict(self: BaseAnomalyModel, df: pd.DataFrame) -> np.ndarray:
