@@ -125,7 +125,7 @@ def robust_level_columns(df, config: ProjectConfig):
         n_np = F.size("_np")
         next_median = F.when(c("_closed") & (n_np > 0), (F.get(c("_np"), F.floor((n_np - 1) / 2).cast("int"))
                                                          + F.get(c("_np"), F.floor(n_np / 2).cast("int"))) / 2)
-        burst_end = F.when(c("_closed"), F.least(F.lead("ts_ms", r).over(by), c("ts_ms") + wait))
+        burst_end = F.when(c("_closed") & (F.size("_np") >= r), F.lead("ts_ms", r).over(by))
     return (df.withColumns({"_lp": F.ln("price"), "_lv": F.ln(F.greatest(c("volume"), F.lit(1e-9)))})
             .transform(nxt)
             .withColumns({"_rp": F.array_sort(F.collect_list("_lp").over(rows(-Wn, -1))),
@@ -159,8 +159,8 @@ def _long_level_columns(df, config: ProjectConfig):
                             "_span": (F.lead("ts_ms", k).over(by) - c("ts_ms")).cast("double")})
             .withColumns({"volume_rdev_long": c("_lv") - median(c("_vl")),
                           "_tight": (F.when(c("_span").isNotNull(), F.min("_span").over(by.rowsBetween(-k, 0))) if f.confirm_seconds is None
-                                     else F.when(c("_closed"), F.least(F.min("_span").over(by.rowsBetween(-k, 0)),
-                                                                       F.lit(float(round(f.confirm_seconds * 1000))))))})
+                                     else F.when(c("_closed") & (F.min("_span").over(by.rowsBetween(-k, 0)) <= round(f.confirm_seconds * 1000)),
+                                                 F.min("_span").over(by.rowsBetween(-k, 0))))})
             .withColumn("burst_peak", median(c("_gl")) - F.log1p(c("_tight") / k)))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012

@@ -326,8 +326,8 @@ def _robust_levels(price, volume, t_ns, ldt, g: Groups, f, at=None, now_ns=None)
     else:                # the confirmation ends `confirm_seconds` after the print, whatever came in by then
         win = within, until, closed = confirm_window(t_ns, g, f, now_ns)
         nxt = _next_median(lp, within, closed, h, at)
-        end = np.minimum(until, np.where(g.local + r < g.end - g.start, np.roll(t_ns, -r), until))
-        span_ms = np.where(closed & (g.local >= r), (end - np.roll(t_ns, r)) / 1e6, np.nan)
+        known = closed & (g.local >= r) & (within >= r)     # the r-th next print came within the window
+        span_ms = np.where(known, (np.roll(t_ns, -r) - np.roll(t_ns, r)) / 1e6, np.nan)
     rdev, rdev_next = (lp - med) / scale, (lp - nxt) / scale
     with np.errstate(invalid="ignore"):
         reverting = np.where(np.sign(rdev) == np.sign(rdev_next), np.minimum(np.abs(rdev), np.abs(rdev_next)), 0.0)
@@ -344,8 +344,8 @@ def _long_levels(lv, ldt, t_ns, g: Groups, f, at=None, win=None) -> dict[str, np
     tightest = span
     for j in range(1, k + 1): tightest = np.fmin(tightest, g.lag(span, j))   # the least of the last k + 1 spans (NaN ignored)
     if win is None: tightest = np.where(np.isnan(span), np.nan, tightest)   # NaN until every run that contains the print is in
-    else:     # or until its confirmation closed: a run still open then is longer than the window, which caps it
-        tightest = np.where(win[2], np.fmin(tightest, float(round(f.confirm_seconds * 1000))), np.nan)
+    else:     # or until its confirmation closed, known then if no longer than the window (a run still open is longer)
+        tightest = np.where(win[2] & (tightest <= round(f.confirm_seconds * 1000)), tightest, np.nan)
     (vlong,) = rolling_quantiles(lv, g, -L, -1, (0.5,), m, at)     # an even count's median: the mean of the middle two
     (glong,) = rolling_quantiles(ldt, g, -L, -(f.long_lag + 1), (0.5,), m, at)
     return {"volume_rdev_long": lv - vlong, "burst_peak": glong - np.log1p(tightest / k)}

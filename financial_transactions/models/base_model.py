@@ -275,7 +275,8 @@ def _empty_confirmations(self: BaseAnomalyModel, X: np.ndarray, s: np.ndarray) -
     empty = np.isnan(X[:, cols.index("price_rdev_next")]) & ~np.isnan(X[:, cols.index("price_rdev")])
     if not empty.any(): return s
     twin = self.instant.score_matrix(X[np.ix_(empty, [cols.index(c) for c in self.instant.feature_columns])])
-    s = s.copy(); s[empty] = np.interp(twin, m[0], m[1])       # the model's score at the twin's training quantile
+    q = np.linspace(0, 1, len(m[0]))     # the model's score at the twin's training quantile; where the model's training
+    s = s.copy(); s[empty] = np.interp(twin, m[0], m[1]) + 1e-9 * np.interp(twin, m[0], q)   # scores tie, the twin's order
     return s
 
 @patch

@@ -41,6 +41,7 @@ class LiveStats:
     late: int = 0
     started: float = field(default_factory=time.monotonic)
     latency_ms: deque = field(default_factory=lambda: deque(maxlen=200_000))   # per trade, the most recent
+    confirm_wait_s: deque = field(default_factory=lambda: deque(maxlen=200_000))   # per confirmed trade: its time to the clock then
 
     def latency(self) -> dict:
         "p50, p99 and max of the latency in ms (NaN before the first trade)."
@@ -48,11 +49,18 @@ class LiveStats:
         if not len(a): return {"p50_ms": np.nan, "p99_ms": np.nan, "max_ms": np.nan}
         return {"p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)), "max_ms": float(a.max())}
 
+    def confirm_wait(self) -> dict:
+        "p50 and p99 of what the confirmation waited, in the feed's seconds (the trade's time to the newest trade's then)."
+        a = np.asarray(self.confirm_wait_s, dtype=np.float64)
+        if not len(a): return {"p50_s": np.nan, "p99_s": np.nan}
+        return {"p50_s": float(np.percentile(a, 50)), "p99_s": float(np.percentile(a, 99))}
+
     def line(self) -> str:
         "One progress line for a terminal."
         secs = max(time.monotonic() - self.started, 1e-9); lat = self.latency()
         return (f"{self.trades:,} trades ({self.trades / secs:,.0f}/s) · instant {self.instant_anomalies} anomalies · "
-                f"confirmed {self.confirmed:,} ({self.confirmed_anomalies} anomalies, {self.alerts} alerts) · "
+                f"confirmed {self.confirmed:,} ({self.confirmed_anomalies} anomalies, {self.alerts} alerts, "
+                f"after p50 {self.confirm_wait()['p50_s']:.1f} s p99 {self.confirm_wait()['p99_s']:.1f} s) · "
                 f"{self.insufficient} too young · {self.late} late · latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
 
 # %% ../../nbs/55_monitoring.live.ipynb #9d11ab45
@@ -115,7 +123,10 @@ def push_arrays(self: LiveScorer, symbol, t_ns, price, volume, received_ms=None,
         self.stats.latency_ms.extend((time.time() * 1000 - np.broadcast_to(np.asarray(received_ms, np.float64), n)).tolist())
     self.stats.trades += n; self.stats.late += len(step.late)
     if v is not None: self._record(v)
-    if len(step.confirmed["symbol"]): self._to_confirm.append(step.confirmed)
+    if len(step.confirmed["symbol"]):
+        self._to_confirm.append(step.confirmed)
+        clock = self.state.now if self.state.now is not None else int(np.max(np.asarray(t_ns, np.int64)))
+        self.stats.confirm_wait_s.extend(((clock - step.confirmed["t_ns"]) / 1e9).tolist())
     if not defer: self.confirm()
     return v
 
