@@ -164,7 +164,7 @@ class BaseAnomalyModel:
         self.model_, self.threshold, self.fill_values_, self.train_seconds, self.n_train = None, None, None, math.nan, 0
         self.budget: AlertBudget | None = None
         self.instant: BaseAnomalyModel | None = None   # the causal twin, when the model uses confirmation features
-        self.instant_map_: tuple[np.ndarray, np.ndarray] | None = None   # training-score quantiles: the twin's, the model's
+        self.score_quantiles_: np.ndarray | None = None   # 1001 quantiles of the training scores (an empty confirmation's scale)
 
     @classmethod
     def from_config(cls, config: ProjectConfig, feature_columns: list[str] | None = None, **kw) -> BaseAnomalyModel:
@@ -209,13 +209,11 @@ def fit(self: BaseAnomalyModel, df: pd.DataFrame) -> BaseAnomalyModel:
     self._fit(X, y)
     self.train_seconds, self.n_train = time.perf_counter() - t0, len(df)
     # through `score`, the serving path (a booster's in-training prediction cache can differ in the last bits)
-    self.instant, self.instant_map_ = None, None
+    self.instant = None               # (a refit: the old twin does not score the new model's training rows)
     s = self.score(df)
     self.learn_budget(df, s)
+    self.score_quantiles_ = np.quantile(s, np.linspace(0, 1, 1001))
     self.instant = self._instant_twin(df)
-    if self.instant is not None:      # an empty confirmation's score: the twin's, at the same quantile of the training scores
-        q = np.linspace(0, 1, 1001)
-        self.instant_map_ = (np.quantile(self.instant.score(df), q), np.quantile(s, q))
     return self
 
 @patch
@@ -270,13 +268,13 @@ def score_matrix(self: BaseAnomalyModel, X: np.ndarray) -> np.ndarray:
 
 def _empty_confirmations(self: BaseAnomalyModel, X: np.ndarray, s: np.ndarray) -> np.ndarray:
     "`s` with the rows whose confirmation closed empty (`price_rdev_next` NaN, `price_rdev` known) scored by the twin."
-    m, cols = getattr(self, "instant_map_", None), self.feature_columns
-    if m is None or "price_rdev_next" not in cols or "price_rdev" not in cols: return s
+    cols, twin_q, own_q = self.feature_columns, getattr(self.instant, "score_quantiles_", None), getattr(self, "score_quantiles_", None)
+    if twin_q is None or own_q is None or "price_rdev_next" not in cols or "price_rdev" not in cols: return s
     empty = np.isnan(X[:, cols.index("price_rdev_next")]) & ~np.isnan(X[:, cols.index("price_rdev")])
     if not empty.any(): return s
     twin = self.instant.score_matrix(X[np.ix_(empty, [cols.index(c) for c in self.instant.feature_columns])])
-    q = np.linspace(0, 1, len(m[0]))     # the model's score at the twin's training quantile; where the model's training
-    s = s.copy(); s[empty] = np.interp(twin, m[0], m[1]) + 1e-9 * np.interp(twin, m[0], q)   # scores tie, the twin's order
+    q = np.linspace(0, 1, len(twin_q))   # the model's score at the twin's training quantile; where the model's training
+    s = s.copy(); s[empty] = np.interp(twin, twin_q, own_q) + 1e-9 * np.interp(twin, twin_q, q)   # scores tie, the twin's order
     return s
 
 @patch
