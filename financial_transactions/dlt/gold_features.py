@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from ..config import ProjectConfig
 from ..features.feature_engineering import (CARRY_COLUMNS, GOLD_KEY_COLUMNS, GOLD_META_COLUMNS, HELD_COLUMNS,
-                                                                 LABEL_MIN_SCALE, FeatureEngineer, FeatureState, StateMismatch,
+                                                                 LABEL_MIN_SCALE, FeatureEngineer, FeatureState, StateMismatch, confirm_ms,
                                                                  feature_fingerprint, gold_columns, state_from_arrow, state_to_arrow)
 from ..io import TIMESTAMP
 from ..markets import trading_day_column
@@ -118,7 +118,7 @@ def robust_level_columns(df, config: ProjectConfig):
         nxt = lambda d: d.withColumn("_np", F.array_sort(F.collect_list("_lp").over(rows(1, h))))
         next_median, burst_end = stat(c("_np"), h, h // 2), F.lead("ts_ms", r).over(by)
     else:                # only the next prints within `confirm_seconds`, once a print past them (or all h) is in: nb 20's rule
-        wait = round(f.confirm_seconds * 1000)
+        wait = confirm_ms(f)
         nxt = lambda d: (d.withColumn("_nx", F.collect_list(F.struct(c("ts_ms").alias("t"), c("_lp").alias("lp"))).over(rows(1, h)))
                          .withColumn("_np", F.array_sort(F.transform(F.filter("_nx", lambda x: x["t"] <= c("ts_ms") + wait), lambda x: x["lp"])))
                          .withColumn("_closed", (F.size("_nx") == h) | (F.size("_np") < F.size("_nx"))))
@@ -151,6 +151,7 @@ def _long_level_columns(df, config: ProjectConfig):
     f, c = config.features, F.col
     L, k, m = f.long_window, f.confirm_horizon - 1, f.long_min_prints
     by = W.partitionBy("symbol").orderBy("ts", "trade_id")
+    tight = F.min("_span").over(by.rowsBetween(-k, 0))   # the tightest run of k + 1 prints that holds the print
     def median(col):      # of a sorted array of at least m values; an even count's is the mean of the middle two
         n = F.size(col)
         return F.when(n >= m, (F.get(col, F.floor((n - 1) / 2).cast("int")) + F.get(col, F.floor(n / 2).cast("int"))) / 2)
@@ -158,9 +159,8 @@ def _long_level_columns(df, config: ProjectConfig):
                             "_gl": F.array_sort(F.collect_list("_ldt").over(by.rowsBetween(-L, -(f.long_lag + 1)))),
                             "_span": (F.lead("ts_ms", k).over(by) - c("ts_ms")).cast("double")})
             .withColumns({"volume_rdev_long": c("_lv") - median(c("_vl")),
-                          "_tight": (F.when(c("_span").isNotNull(), F.min("_span").over(by.rowsBetween(-k, 0))) if f.confirm_seconds is None
-                                     else F.when(c("_closed") & (F.min("_span").over(by.rowsBetween(-k, 0)) <= round(f.confirm_seconds * 1000)),
-                                                 F.min("_span").over(by.rowsBetween(-k, 0))))})
+                          "_tight": (F.when(c("_span").isNotNull(), tight) if f.confirm_seconds is None
+                                     else F.when(c("_closed") & (tight <= confirm_ms(f)), tight))})
             .withColumn("burst_peak", median(c("_gl")) - F.log1p(c("_tight") / k)))
 
 # %% ../../nbs/33_dlt.gold_features.ipynb #c012

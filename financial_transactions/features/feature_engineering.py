@@ -21,10 +21,10 @@ from ..markets import is_24_7, trading_day
 # %% auto #0
 __all__ = ['LABEL_MIN_SCALE', 'GOLD_KEY_COLUMNS', 'GOLD_META_COLUMNS', 'STATE_VERSION', 'CARRY_COLUMNS', 'HELD_COLUMNS', 'Groups',
            'GroupedWindow', 'ewm', 'rolling_mean_std', 'rolling_pandas', 'FeatureEngineer', 'ts_ns', 'sort_trades',
-           'rolling_quantiles', 'confirm_window', 'compute_features', 'label_signals', 'hindsight_signals',
-           'label_anomalies', 'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback', 'live_lookback',
-           'timed_out', 'lookahead', 'feature_fingerprint', 'FeatureState', 'state_to_arrow', 'state_from_arrow',
-           'advance']
+           'rolling_quantiles', 'confirm_ms', 'confirm_window', 'compute_features', 'label_signals',
+           'hindsight_signals', 'label_anomalies', 'gold_columns', 'evaluate_labels', 'StateMismatch', 'lookback',
+           'live_lookback', 'timed_out', 'lookahead', 'feature_fingerprint', 'FeatureState', 'state_to_arrow',
+           'state_from_arrow', 'advance']
 
 # %% ../../nbs/20_features.feature_engineering.ipynb #c007
 class Groups:
@@ -283,10 +283,14 @@ def _span_ms(t_ns: np.ndarray, g: Groups, r: int) -> np.ndarray:
     out[(g.local < r) | (g.local + r >= g.end - g.start)] = np.nan
     return out
 
+def confirm_ms(f) -> int:
+    "`confirm_seconds` in whole milliseconds (trade times are): the one conversion every engine uses."
+    return round(f.confirm_seconds * 1000)
+
 def confirm_window(t_ns: np.ndarray, g: Groups, f, now_ns: int | None = None):
     "With `confirm_seconds` set: per row, how many of its next `confirm_horizon` prints fall within it, when it ends (ns) and whether it is closed."
     h, n = f.confirm_horizon, len(t_ns)
-    until = t_ns + round(f.confirm_seconds * 1000) * 1_000_000
+    until = t_ns + confirm_ms(f) * 1_000_000
     left = g.end - g.start - 1 - g.local                 # prints after the row, in the arrays
     within = np.zeros(n, np.int64)
     for j in range(1, h + 1):
@@ -345,7 +349,7 @@ def _long_levels(lv, ldt, t_ns, g: Groups, f, at=None, win=None) -> dict[str, np
     for j in range(1, k + 1): tightest = np.fmin(tightest, g.lag(span, j))   # the least of the last k + 1 spans (NaN ignored)
     if win is None: tightest = np.where(np.isnan(span), np.nan, tightest)   # NaN until every run that contains the print is in
     else:     # or until its confirmation closed, known then if no longer than the window (a run still open is longer)
-        tightest = np.where(win[2] & (tightest <= round(f.confirm_seconds * 1000)), tightest, np.nan)
+        tightest = np.where(win[2] & (tightest <= confirm_ms(f)), tightest, np.nan)
     (vlong,) = rolling_quantiles(lv, g, -L, -1, (0.5,), m, at)     # an even count's median: the mean of the middle two
     (glong,) = rolling_quantiles(ldt, g, -L, -(f.long_lag + 1), (0.5,), m, at)
     return {"volume_rdev_long": lv - vlong, "burst_peak": glong - np.log1p(tightest / k)}
@@ -466,7 +470,7 @@ def live_lookback(f) -> int:
 
 def timed_out(t_ns: np.ndarray, g: Groups, f, now_ns: int) -> np.ndarray:
     "Per group: its first rows whose confirmation window (`confirm_seconds`) ended before the clock `now_ns`."
-    late = t_ns + round(f.confirm_seconds * 1000) * 1_000_000 < now_ns    # times rise in a group: a prefix of it
+    late = t_ns + confirm_ms(f) * 1_000_000 < now_ns    # times rise in a group: a prefix of it
     return np.bincount(g.gid, weights=late, minlength=len(g.firsts)).astype(np.int64)
 
 def lookahead(f) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ProjectConfig
-from .feature_engineering import CARRY_COLUMNS, FeatureEngineer, compute_features, live_lookback, timed_out
+from .feature_engineering import CARRY_COLUMNS, FeatureEngineer, compute_features, live_lookback, timed_out, confirm_ms
 
 # %% auto #0
 __all__ = ['LiveStep', 'LiveState', 'push']
@@ -91,7 +91,7 @@ LiveState.push = push
 
 def _add_timed_out(self: LiveState, names, parts, carry, k_new):
     "The symbols this step does not touch whose oldest unconfirmed print's window (`confirm_seconds`) ended before the clock."
-    wait, touched = round(self.f.confirm_seconds * 1000) * 1_000_000, set(names)
+    wait, touched = confirm_ms(self.f) * 1_000_000, set(names)
     for s, (t, p, v) in self.held.items():
         i = int(self.carry[s][1] - self.carry[s][0])         # the first unconfirmed print, in the held arrays
         if s not in touched and i < len(t) and t[i] + wait < self.now:

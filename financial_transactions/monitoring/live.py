@@ -57,10 +57,10 @@ class LiveStats:
 
     def line(self) -> str:
         "One progress line for a terminal."
-        secs = max(time.monotonic() - self.started, 1e-9); lat = self.latency()
+        secs = max(time.monotonic() - self.started, 1e-9); lat, wait = self.latency(), self.confirm_wait()
         return (f"{self.trades:,} trades ({self.trades / secs:,.0f}/s) · instant {self.instant_anomalies} anomalies · "
                 f"confirmed {self.confirmed:,} ({self.confirmed_anomalies} anomalies, {self.alerts} alerts, "
-                f"after p50 {self.confirm_wait()['p50_s']:.1f} s p99 {self.confirm_wait()['p99_s']:.1f} s) · "
+                f"after p50 {wait['p50_s']:.1f} s p99 {wait['p99_s']:.1f} s) · "
                 f"{self.insufficient} too young · {self.late} late · latency p50 {lat['p50_ms']:.1f} ms p99 {lat['p99_ms']:.1f} ms")
 
 # %% ../../nbs/55_monitoring.live.ipynb #9d11ab45
