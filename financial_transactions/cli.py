@@ -22,7 +22,7 @@ from .bundle_validation import validate_bundle
 from .config import ConfigError
 from .io import Busy, dumps
 from .loopback import INTERRUPTED, serve_until
-from .runtime import load_project_config, secret
+from .runtime import exit_now, load_project_config, secret
 from .streaming.alphavantage import AlphaVantageCollector
 from .streaming.alphavantage_server import AlphaVantageServer
 from .streaming.collector import record_run, redact, redact_url
@@ -362,7 +362,7 @@ def _call(f, argv: list[str], prog: str) -> int:
 # %% ../nbs/80_cli.ipynb #c029
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `fin-mlops` command."
-    argv = sys.argv[1:] if argv is None else list(argv)
+    as_command, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help", "help"): print(_usage()); return 0
     if argv[0] in ("-V", "--version"): print(f"fin-mlops {__version__}"); return 0
     cmd, rest = argv[0], argv[1:]
@@ -378,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:                     # `fin-mlops jobs | head`: the reader left; not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno()); return 0
     except KeyboardInterrupt:
-        print(f"\n{prog}: interrupted", file=sys.stderr); return INTERRUPTED
+        print(f"\n{prog}: interrupted", file=sys.stderr)
+        # As the command line (no `argv`), end here: the `finally` blocks have run, and what the interpreter's exit
+        # would do next can hang after a Ctrl-C (a notebook client's exit handler shutting down a kernel its
+        # interrupted event loop no longer serves) or print a task's traceback. A kernel ends with its parent.
+        if as_command: exit_now(INTERRUPTED)
+        return INTERRUPTED
 
 # %% ../nbs/80_cli.ipynb #c029b
 def serve_pipeline_updates(reply_fd: int, host_log: str = "", warm_env: str | None = None) -> None:

@@ -22,7 +22,7 @@ from .config import PIPELINE_TABLES, ProjectConfig, Tables, default_config_path,
 from .io import TIMESTAMP, write_atomic
 
 # %% auto #0
-__all__ = ['is_databricks', 'load_project_config', 'user_schema', 'lakehouse_root', 'get_spark', 'stop_spark',
+__all__ = ['is_databricks', 'load_project_config', 'user_schema', 'lakehouse_root', 'get_spark', 'stop_spark', 'exit_now',
            'exit_on_interrupt', 'table_path', 'table_exists', 'to_arrow', 'SchemaMismatchError', 'check_schema',
            'table_schema', 'table_columns', 'write_table', 'PipelineTableError', 'pipeline_writer', 'check_versioned',
            'read_arrow', 'table_count', 'read_table', 'read_spark_table', 'table_version', 'table_history',
@@ -127,17 +127,21 @@ def stop_spark():
     _spark = None
 
 # %% ../nbs/02_runtime.ipynb #c012
+def exit_now(code: int):
+    "End the process at once with `code`: the local JVM killed, the output flushed, no exit handlers run."
+    gateway = getattr(getattr(_spark, "sparkContext", None), "_gateway", None)
+    proc = getattr(gateway, "proc", None)
+    if proc is not None: proc.kill()
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(code)
+
 @contextmanager
 def exit_on_interrupt(prog: str):
     "Within the block, Ctrl-C ends the local JVM and exits the process with 130, saying so."
     if threading.current_thread() is not threading.main_thread(): yield; return
     def on_sigint(signum, frame):
         print(f"\n{prog}: interrupted", file=sys.stderr, flush=True)
-        gateway = getattr(getattr(_spark, "sparkContext", None), "_gateway", None)
-        proc = getattr(gateway, "proc", None)
-        if proc is not None: proc.kill()
-        sys.stdout.flush()
-        os._exit(130)
+        exit_now(130)
     on_sigint.exits_on_interrupt = True
     old = signal.signal(signal.SIGINT, on_sigint)
     try: yield
