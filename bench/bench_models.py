@@ -49,7 +49,7 @@ def main(quick: bool = False):
     from financial_transactions.models.custom_model import log_custom_model
     from financial_transactions.runtime import setup_mlflow
     from financial_transactions.features.simulated_sets import simulated_train_test
-    from financial_transactions.models.model_tournament import ModelTournament
+    from financial_transactions.models.model_tournament import ModelTournament, training_rows
     from financial_transactions.runtime import load_project_config
 
     cfg = load_project_config("dev")
@@ -59,7 +59,7 @@ def main(quick: bool = False):
     train, test = simulated_train_test(cfg, n_trades=n_trades)
     build = time.perf_counter() - t0
     cap = cfg.models.max_train_rows
-    if cap and len(train) > cap: train = train.sort_values("ts").iloc[-cap:].reset_index(drop=True)
+    train = training_rows(train, cap)       # what the training job fits on
     print(f"sets: {n_trades:,} simulated trades -> train {len(train):,} rows ({int(train.label.sum())} anomalies), "
           f"test {len(test):,} ({int(test.label.sum())}) in {build:.1f} s")
 

@@ -71,7 +71,7 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
     os.environ["FIN_MLOPS_LAKEHOUSE"] = tempfile.mkdtemp()
     from financial_transactions.features.feature_store_manager import training_sets
     from financial_transactions.features.real_markets import real_market_set
-    from financial_transactions.models.model_tournament import ModelTournament, RobustZScoreBaseline
+    from financial_transactions.models.model_tournament import ModelTournament, RobustZScoreBaseline, training_rows
     from financial_transactions.runtime import load_project_config
 
     cfg = load_project_config("dev")        # the env `make run` runs: ten symbols, 200,000 trades a day
@@ -83,7 +83,7 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
     seed = cfg.simulator.seed if seed is None else seed
     day1 = simulated_day(cfg, n, seed, cfg.simulator.start, 0.0)
     train, test, _, _ = training_sets(day1, cfg)
-    if m.max_train_rows and len(train) > m.max_train_rows: train = train.iloc[-m.max_train_rows:]
+    train = training_rows(train, m.max_train_rows)       # what the training job fits on (load_train_test)
     if labels == "truth": train = train.assign(label=train["truth"])      # what the simulator knows, not the hindsight rule
     closes = "price_rdev_next" if confirm_seconds is None else "burst_rdev"   # NaN until the confirmation closed
     shifted = {f"shift {s:g}": simulated_day(cfg, n, seed, f"2026-11-2{3 + i}T14:30:00Z", s).dropna(subset=[closes])

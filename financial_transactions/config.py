@@ -181,7 +181,7 @@ class ModelsConfig(Strict):
         ["lightgbm", "xgboost", "random_forest", "isolation_forest"], min_length=1)
     n_jobs: int = Field(2, gt=0)
     baseline_window: int = Field(50, gt=2)
-    max_train_rows: int = Field(50_000, ge=0)  # the most recent rows of train_set the tournament trains on; 0 = all
+    max_train_rows: int = Field(50_000, ge=0)  # the rows of train_set the tournament trains on (the most recent; older anomalies kept: training_rows); 0 = all
     registered_model: str = "anomaly_model_champion"
     experiment: str = "/Shared/financial-anomaly-basic"          # the tournament of the library models and its candidates
     custom_experiment: str = "/Shared/financial-anomaly-custom"  # custom models logged on their own (custom_model.log_candidate)

@@ -23,7 +23,7 @@ from ..runtime import read_table, table_exists, table_version
 
 # %% auto #0
 __all__ = ['RANK_KEYS', 'robust_zscore', 'RobustZScoreBaseline', 'rank_results', 'TournamentResult', 'ModelTournament',
-           'load_train_test']
+           'training_rows', 'load_train_test']
 
 # %% ../../nbs/42_models.model_tournament.ipynb #c006
 def robust_zscore(df: pd.DataFrame, window: int = 50, min_periods: int = 10) -> np.ndarray:
@@ -174,14 +174,23 @@ def _log_summary(self: ModelTournament, out: TournamentResult) -> None:
         mlflow.log_artifacts(d)
 
 # %% ../../nbs/42_models.model_tournament.ipynb #c017
+def training_rows(train: pd.DataFrame, max_rows: int | None, label_col: str = "label", positive_share: float = 0.5) -> pd.DataFrame:
+    "At most `max_rows` of `train` in time order: the most recent rows, the older labelled rows (up to `positive_share` of them all) in place of the oldest normal ones."
+    if not max_rows or len(train) <= max_rows: return train.sort_values("ts", kind="stable").reset_index(drop=True)
+    df = train.sort_values("ts", kind="stable").reset_index(drop=True)
+    y = df[label_col].to_numpy() == 1
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    pos = pos[max(len(pos) - int(max_rows * positive_share), 0):]          # the most recent labelled rows
+    neg = neg[max(len(neg) - (max_rows - len(pos)), 0):]                   # and the most recent normal ones
+    return df.iloc[np.sort(np.concatenate([pos, neg]))].reset_index(drop=True)
+
 def load_train_test(config: ProjectConfig, max_train_rows: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    "`train_set`, `test_set` and the data tags (`train_set_version`, `test_set_version`, `feature_table_version`)."
+    "`train_set` (`training_rows` of it, with `max_train_rows`), `test_set` and the data tags (`train_set_version`, `test_set_version`, `feature_table_version`)."
     tr, te = config.table("train_set"), config.table("test_set")
     for t in (tr, te):
         if not table_exists(t, config): raise FileNotFoundError(f"table {t} does not exist: run the feature job first")
     tags = {"train_set_version": table_version(tr, config), "test_set_version": table_version(te, config)}
-    train, test = read_table(tr, config=config), read_table(te, config=config)
-    if max_train_rows and len(train) > max_train_rows: train = train.sort_values("ts").iloc[-max_train_rows:]  # the most recent
+    train, test = training_rows(read_table(tr, config=config), max_train_rows), read_table(te, config=config)
     stamped = train["feature_table_version"].dropna() if "feature_table_version" in train else ()
     tags["feature_table_version"] = int(stamped.max()) if len(stamped) else -1
-    return train.reset_index(drop=True), test.reset_index(drop=True), tags
+    return train, test.reset_index(drop=True), tags
