@@ -7,6 +7,7 @@ import inspect
 import json as jsonlib
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -363,6 +364,10 @@ def _call(f, argv: list[str], prog: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `fin-mlops` command."
     as_command, argv = argv is None, sys.argv[1:] if argv is None else list(argv)
+    if as_command and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A script's `fin-mlops run &` starts with SIGINT ignored, and Python keeps that: Ctrl-C (or `kill -INT`) would
+        # be lost. Every command takes it alike, however it was started (the servers and the pipeline set their own).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if not argv or argv[0] in ("-h", "--help", "help"): print(_usage()); return 0
     if argv[0] in ("-V", "--version"): print(f"fin-mlops {__version__}"); return 0
     cmd, rest = argv[0], argv[1:]

@@ -6,7 +6,8 @@
 - While one pipeline run holds the lakehouse, a second is refused at once, naming the holder.
 - `kill -9` of `fin-mlops run` during its pipeline task takes the pipeline process and its JVM with it.
 - Ctrl-C of `fin-mlops run` during a notebook task exits 130 with "interrupted", no kernel noise, writes `run.json`
-  with the run canceled, and a second run of a `max_concurrent_runs: 1` job is refused while the first runs.
+  with the run canceled, and a second run of a `max_concurrent_runs: 1` job is refused while the first runs. The run
+  starts with SIGINT ignored, as a script's `fin-mlops run &` does (and a backgrounded `.ci/run`): it still stops.
 
 Starts Spark in subprocesses.
 """
@@ -190,7 +191,7 @@ def test_killed_runner_takes_its_pipeline_along(project):
 def test_job_ctrl_c_and_concurrent_run(project):
     proj, env, _ = project
     runner = subprocess.Popen([FIN, "run", "sleepy"], cwd=proj, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              start_new_session=True)
+                              start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     runs = proj / ".lakehouse/runs/sleepy"
     wait_for(lambda: (proj / "napping").exists(), 120, "the job's kernel to reach the notebook's sleep")
     time.sleep(0.5)
