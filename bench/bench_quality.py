@@ -7,6 +7,8 @@ recall per anomaly kind.
 
     .venv/bin/python bench/bench_quality.py            # about three minutes on two cores
     .venv/bin/python bench/bench_quality.py --quick    # a smaller market and fewer bars (a smoke run)
+    .venv/bin/python bench/bench_quality.py --seeds 42-47   # how much the simulated market's seed moves the champion
+    .venv/bin/python bench/bench_quality.py --seeds 42-47 --history-days 1   # with one earlier day of training history
 
 The champion is trained as the retraining job trains it: one simulated day (the ingestion job's market) through the
 feature code and the hindsight labels, the split rule of `training_sets`, the tournament of `project_config.yml`,
@@ -67,38 +69,65 @@ def robust_level_rule(cfg):
                            budget_window=m.budget_window, budget_min_history=m.budget_min_history)
 
 
-def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None, confirm_seconds: float | None = None):
+def setup(quick: bool, confirm_seconds: float | None):
+    "The config `make run` runs (with `confirm_seconds` if given) and the number of trades a simulated day has."
     os.environ["FIN_MLOPS_LAKEHOUSE"] = tempfile.mkdtemp()
-    from financial_transactions.features.feature_store_manager import training_sets
-    from financial_transactions.features.real_markets import real_market_set
-    from financial_transactions.models.model_tournament import ModelTournament, RobustZScoreBaseline, training_rows
     from financial_transactions.runtime import load_project_config
-
     cfg = load_project_config("dev")        # the env `make run` runs: ten symbols, 200,000 trades a day
     if confirm_seconds is not None:          # a time limit on the confirmation, for training and every set
         cfg = cfg.model_copy(update={"features": cfg.features.model_copy(update={"confirm_seconds": confirm_seconds})})
-    m = cfg.models
-    n = 60_000 if quick else cfg.simulator.n_trades
-    t0 = time.perf_counter()
-    seed = cfg.simulator.seed if seed is None else seed
+    return cfg, 60_000 if quick else cfg.simulator.n_trades
+
+
+def simulated_sets(cfg, n, seed, labels, history_days: int = 0):
+    """The training rows and the holdout of one simulated day (the training job's), and the two shifted days after it.
+    With `history_days`, that many earlier days (markets of seeds `seed + 1000 j`, `j` days before) are in `train_set` too."""
+    from financial_transactions.features.feature_engineering import FeatureEngineer
+    from financial_transactions.features.feature_store_manager import training_sets
+    from financial_transactions.models.model_tournament import training_rows
     day1 = simulated_day(cfg, n, seed, cfg.simulator.start, 0.0)
     train, test, _, _ = training_sets(day1, cfg)
-    train = training_rows(train, m.max_train_rows)       # what the training job fits on (load_train_test)
+    start = pd.Timestamp(cfg.simulator.start)
+    history = [simulated_day(cfg, n, seed + 1000 * j, (start - pd.Timedelta(days=j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
+               .dropna(subset=FeatureEngineer.feature_columns) for j in range(history_days, 0, -1)]   # training_sets' warm-up rule
+    train = pd.concat([*history, train], ignore_index=True) if history else train
+    train = training_rows(train, cfg.models.max_train_rows)       # what the training job fits on (load_train_test)
     if labels == "truth": train = train.assign(label=train["truth"])      # what the simulator knows, not the hindsight rule
-    closes = "price_rdev_next" if confirm_seconds is None else "burst_rdev"   # NaN until the confirmation closed
+    closes = "price_rdev_next" if cfg.features.confirm_seconds is None else "burst_rdev"   # NaN until the confirmation closed
     shifted = {f"shift {s:g}": simulated_day(cfg, n, seed, f"2026-11-2{3 + i}T14:30:00Z", s).dropna(subset=[closes])
                for i, s in enumerate((1.0, 2.0), 1)}
-    real = real_market_set(max_bars=300 if quick else 1500).features(cfg)
+    return train, test, shifted
+
+
+def fit_models(cfg, train, test):
+    "The tournament of `project_config.yml` on `train` (judged on `test`), the robust z-score baseline and the reference rule."
+    from financial_transactions.models.model_tournament import ModelTournament, RobustZScoreBaseline
+    m = cfg.models
+    res = ModelTournament(cfg, log_to_mlflow=False).run(train, test)
+    base = RobustZScoreBaseline(m.baseline_window, m.alert_budget, m.top_k, budget_window=m.budget_window,
+                                budget_min_history=m.budget_min_history).fit(train)
+    return res, res.winner_model, base, robust_level_rule(cfg).fit(train)
+
+
+def real_set(cfg, quick: bool):
+    from financial_transactions.features.real_markets import real_market_set
+    return real_market_set(max_bars=300 if quick else 1500).features(cfg)
+
+
+def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None, confirm_seconds: float | None = None,
+         history_days: int = 0):
+    cfg, n = setup(quick, confirm_seconds)
+    m = cfg.models
+    t0 = time.perf_counter()
+    seed = cfg.simulator.seed if seed is None else seed
+    train, test, shifted = simulated_sets(cfg, n, seed, labels, history_days)
+    real = real_set(cfg, quick)
     print(f"sets in {time.perf_counter() - t0:.0f} s: train {len(train):,} rows, sim holdout {len(test):,} "
           f"({int(test.truth.sum())} injected), real {len(real):,} trades of {real.symbol.nunique()} symbols "
           f"({int(real.label.sum())} injected)")
 
     t0 = time.perf_counter()
-    res = ModelTournament(cfg, log_to_mlflow=False).run(train, test)
-    champ = res.winner_model
-    base = RobustZScoreBaseline(m.baseline_window, m.alert_budget, m.top_k, budget_window=m.budget_window,
-                                budget_min_history=m.budget_min_history).fit(train)
-    rule = robust_level_rule(cfg).fit(train)
+    res, champ, base, rule = fit_models(cfg, train, test)
     print(f"tournament in {time.perf_counter() - t0:.0f} s: champion {champ.name} "
           f"({', '.join(f'{r.name} {r.metric(m.primary_metric):.3f}' for r in res.ranked)} on the hindsight labels)")
 
@@ -149,13 +178,79 @@ def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None
               f"({c.flagged_share / c.injected_share:.2f}x)")
 
 
+def seed_list(text: str) -> list[int]:
+    "`42-47` or `42,45,46` as a list of seeds."
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try: out += list(range(int(lo), int(hi or lo) + 1))
+        except ValueError: raise argparse.ArgumentTypeError(f"{part!r} is not a seed or a range of seeds such as 42-47") from None
+    if not out: raise argparse.ArgumentTypeError("no seed given")
+    return out
+
+
+def sweep(seeds: list[int], quick: bool = False, labels: str = "hindsight", confirm_seconds: float | None = None,
+          history_days: int = 0):
+    "The champion against the targets at each seed of the simulated market (one real-market set): how much a seed moves it."
+    cfg, n = setup(quick, confirm_seconds)
+    t0 = time.perf_counter()
+    real = real_set(cfg, quick)
+    print(f"real-market set in {time.perf_counter() - t0:.0f} s: {len(real):,} trades of {real.symbol.nunique()} symbols; "
+          f"{len(seeds)} seeds, each a simulated day for training and holdout"
+          + (f" after {history_days} earlier day(s) of training history" if history_days else "") + ", and two shifted days")
+    rows = []
+    for i, seed in enumerate(seeds, 1):
+        t0 = time.perf_counter()
+        train, test, shifted = simulated_sets(cfg, n, seed, labels, history_days)
+        _, champ, base, _ = fit_models(cfg, train, test)
+        row = {"seed": seed, "champion": champ.name, "holdout injected": int(test.truth.sum())}
+        for set_name, (df, label, adaptive) in {"holdout": (test, "truth", False), **{k: (v, "truth", True) for k, v in shifted.items()},
+                                                "real": (real, "label", True)}.items():
+            c, b = judge(champ, df, label, adaptive), judge(base, df, label, adaptive)
+            row[f"{set_name} AP"] = c["average_precision"]
+            if set_name in ("holdout", "real"):
+                row[f"{set_name} lift"] = c["average_precision"] / b["average_precision"] if b["average_precision"] > 0 else np.inf
+                row[f"{set_name} alert %"] = 100 * c["alert_rate_normal"]
+                row[f"{set_name} worst %"] = 100 * c["alert_rate_worst_symbol"]
+            else: row[f"{set_name} flagged/injected"] = c["flagged_share"] / float(df[label].mean())
+        rows.append(row)
+        print(f"  [{i}/{len(seeds)}] seed {seed} in {time.perf_counter() - t0:.0f} s: champion {champ.name}, holdout AP "
+              f"{row['holdout AP']:.3f}, real markets AP {row['real AP']:.3f}", flush=True)
+    table = pd.DataFrame(rows).set_index("seed")
+    num = table.drop(columns=["champion"])
+    summary = pd.concat([num, num.mean().to_frame("mean").T, num.min().to_frame("min").T, num.max().to_frame("max").T])
+    pd.set_option("display.width", 250); pd.set_option("display.max_columns", 30)
+    print("\nthe champion at each seed (AP against the simulator's truth and the real set's injected labels; alert rates on normal trades):")
+    print(summary.round(3).to_string())
+    t = TARGETS
+    checks = {f"AP >= {t['average_precision']}": lambda r, s: r[f"{s} AP"] >= t["average_precision"],
+              f"lift >= {t['lift']}x": lambda r, s: r[f"{s} lift"] >= t["lift"],
+              f"alert rate <= {100 * t['alert_rate_normal']:.0f} %": lambda r, s: r[f"{s} alert %"] <= 100 * t["alert_rate_normal"],
+              f"worst symbol <= {100 * t['alert_rate_worst_symbol']:.0f} %": lambda r, s: r[f"{s} worst %"] <= 100 * t["alert_rate_worst_symbol"]}
+    print("\ntargets met, seeds of %d:" % len(table))
+    for s in ("holdout", "real"):
+        print(f"  {'sim holdout' if s == 'holdout' else 'real markets':13s} " + ", ".join(
+            f"{k} {sum(bool(f(r, s)) for _, r in table.iterrows())}" for k, f in checks.items()))
+    days = [c[:-len(' flagged/injected')] for c in table.columns if c.endswith('flagged/injected')]
+    within = [int((table[f"{k} flagged/injected"] <= 2).sum()) for k in days]
+    print(f"  shifted days  flagged share within 2x of the injected rate: {', '.join(f'{k} {w}' for k, w in zip(days, within, strict=True))}")
+    return table
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a smaller market and fewer bars (a smoke run)")
     ap.add_argument("--labels", choices=("hindsight", "truth"), default="hindsight",
                     help="train on gold's hindsight labels (what the retraining job does) or on the simulator's ground truth")
-    ap.add_argument("--seed", type=int, default=None, help="the simulated market's seed (default: simulator.seed, the one make run uses)")
+    seed = ap.add_mutually_exclusive_group()
+    seed.add_argument("--seed", type=int, default=None, help="the simulated market's seed (default: simulator.seed, the one make run uses)")
+    seed.add_argument("--seeds", type=seed_list, default=None, metavar="A-B",
+                      help="a sweep: the champion against the targets at each of these seeds (42-47, or 42,45), one line each, then mean and worst")
     ap.add_argument("--confirm-seconds", type=float, default=None, metavar="S",
                     help="confirm a print after its next prints or S seconds, whichever is first (features.confirm_seconds; default: the config's)")
+    ap.add_argument("--history-days", type=int, default=0, metavar="N",
+                    help="N earlier simulated days in the training set too (other markets, a day apart): the history a retrained champion has; default 0, the first training job's one day")
     a = ap.parse_args()
-    main(a.quick, a.labels, a.seed, a.confirm_seconds)
+    if a.history_days < 0: ap.error(f"--history-days must be 0 or more, got {a.history_days}")
+    if a.seeds: sweep(a.seeds, a.quick, a.labels, a.confirm_seconds, a.history_days)
+    else: main(a.quick, a.labels, a.seed, a.confirm_seconds, a.history_days)
