@@ -74,7 +74,8 @@ def report(env: str, lakehouse: str):
     print(table.round(3).to_string(index=False))
     worst = table["flagged / injected"].max()
     print(f"\nflagged share within 2x of the injected rate on every day: {'met' if worst <= 2 else 'MISSED'} (worst {worst:.2f}x)")
-    print("models: version 1 is trained on day 1, so day 1's figures are not on unseen data; later days are later than anything a model scoring them saw")
+    print("models: version 1 is trained on the days before the first scoring (market_history's and ingestion's, up to its holdout, "
+          "the last quarter of their rows), so their figures are not on unseen data; later days are later than anything a model scoring them saw")
 
 
 if __name__ == "__main__":

@@ -8,11 +8,12 @@ recall per anomaly kind.
     .venv/bin/python bench/bench_quality.py            # about three minutes on two cores
     .venv/bin/python bench/bench_quality.py --quick    # a smaller market and fewer bars (a smoke run)
     .venv/bin/python bench/bench_quality.py --seeds 42-47   # how much the simulated market's seed moves the champion
-    .venv/bin/python bench/bench_quality.py --seeds 42-47 --history-days 1   # with one earlier day of training history
+    .venv/bin/python bench/bench_quality.py --seeds 42-47 --history-days 0   # gold of one day only (before market_history)
 
-The champion is trained as the retraining job trains it: one simulated day (the ingestion job's market) through the
-feature code and the hindsight labels, the split rule of `training_sets`, the tournament of `project_config.yml`,
-the winner on average precision. It never sees the shifted days or the real series. The simulator's sets are judged
+The champion is trained as the first retraining job of `make run` trains it: gold of two simulated days (the
+market_history job's Friday and the ingestion job's Monday) through the feature code and the hindsight labels, the
+split rule of `training_sets` (the holdout is the last quarter of gold's rows: Monday's second half), the tournament
+of `project_config.yml`, the winner on average precision. It never sees the shifted days or the real series. The simulator's sets are judged
 against the simulator's ground truth (the trades it injected anomalies into), the labels a model cannot see.
 """
 import argparse
@@ -36,18 +37,27 @@ def targets_met(ap, lift, alert_rate, worst_symbol) -> dict[str, bool]:
             "worst symbol": worst_symbol <= t["alert_rate_worst_symbol"]}
 
 
-def simulated_day(cfg, n_trades, seed, start, shift):
-    "One simulated day as feature rows with the simulator's ground truth (`truth`, `kind`) and the hindsight `label`."
-    from financial_transactions.features.feature_engineering import FeatureEngineer, label_anomalies
+def simulated_trades(cfg, n_trades, seed, start, shift):
+    "One simulated day's trades with the simulator's ground truth (`truth`, `kind`)."
     from financial_transactions.streaming.market_simulator import MarketSimulator
     sim = cfg.simulator.model_copy(update={"seed": seed})
     mkt = MarketSimulator(sim, cfg.ingestion.symbols).generate(n_trades, start=start, regime_shift=shift)
     t = mkt.trades
     kind = np.full(len(t), "", dtype=object)
     kind[mkt.anomalies["trade_index"].to_numpy()] = mkt.anomalies["kind"].to_numpy()
-    trades = pd.DataFrame({"symbol": t["s"], "ts": pd.to_datetime(t["t"], unit="ms", utc=True), "price": t["p"].astype(float),
-                           "volume": t["v"].astype(float), "truth": mkt.is_anomaly.astype(int), "kind": kind})
+    return pd.DataFrame({"symbol": t["s"], "ts": pd.to_datetime(t["t"], unit="ms", utc=True), "price": t["p"].astype(float),
+                         "volume": t["v"].astype(float), "truth": mkt.is_anomaly.astype(int), "kind": kind})
+
+
+def feature_rows(cfg, trades):
+    "Trades as gold has them: the feature code and the hindsight `label`."
+    from financial_transactions.features.feature_engineering import FeatureEngineer, label_anomalies
     return label_anomalies(FeatureEngineer(cfg).transform(trades), cfg)
+
+
+def simulated_day(cfg, n_trades, seed, start, shift):
+    "One simulated day as feature rows with the simulator's ground truth (`truth`, `kind`) and the hindsight `label`."
+    return feature_rows(cfg, simulated_trades(cfg, n_trades, seed, start, shift))
 
 
 def judge(model, df, label, adaptive):
@@ -86,18 +96,18 @@ def setup(quick: bool, confirm_seconds: float | None):
     return cfg, 60_000 if quick else cfg.simulator.n_trades
 
 
-def simulated_sets(cfg, n, seed, labels, history_days: int = 0):
-    """The training rows and the holdout of one simulated day (the training job's), and the two shifted days after it.
-    With `history_days`, that many earlier days (markets of seeds `seed + 1000 j`, `j` days before) are in `train_set` too."""
-    from financial_transactions.features.feature_engineering import FeatureEngineer
+def simulated_sets(cfg, n, seed, labels, history_days: int = 1):
+    """The training rows and the holdout of the training job's gold, and the two shifted days after it.
+    Gold is `history_days` earlier trading days (markets of seeds `seed + 1000 j`, `j` business days before; `make run`
+    lands one, the market_history job's) and the ingestion job's day, one stream per symbol through the feature code;
+    the split rule of `training_sets` puts the last quarter of its rows (the second half of the day when one earlier
+    day is in) in the holdout and trains on the rest."""
     from financial_transactions.features.feature_store_manager import training_sets
     from financial_transactions.models.model_tournament import training_rows
-    day1 = simulated_day(cfg, n, seed, cfg.simulator.start, 0.0)
-    train, test, _, _ = training_sets(day1, cfg)
     start = pd.Timestamp(cfg.simulator.start)
-    history = [simulated_day(cfg, n, seed + 1000 * j, (start - pd.Timedelta(days=j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
-               .dropna(subset=FeatureEngineer.feature_columns) for j in range(history_days, 0, -1)]   # training_sets' warm-up rule
-    train = pd.concat([*history, train], ignore_index=True) if history else train
+    days = [simulated_trades(cfg, n, seed + 1000 * j, (start - pd.offsets.BDay(j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
+            for j in range(history_days, 0, -1)] + [simulated_trades(cfg, n, seed, cfg.simulator.start, 0.0)]
+    train, test, _, _ = training_sets(feature_rows(cfg, pd.concat(days, ignore_index=True)), cfg)
     train = training_rows(train, cfg.models.max_train_rows)       # what the training job fits on (load_train_test)
     if labels == "truth": train = train.assign(label=train["truth"])      # what the simulator knows, not the hindsight rule
     closes = "price_rdev_next" if cfg.features.confirm_seconds is None else "burst_rdev"   # NaN until the confirmation closed
@@ -122,7 +132,7 @@ def real_set(cfg, quick: bool):
 
 
 def main(quick: bool = False, labels: str = "hindsight", seed: int | None = None, confirm_seconds: float | None = None,
-         history_days: int = 0):
+         history_days: int = 1):
     cfg, n = setup(quick, confirm_seconds)
     m = cfg.models
     t0 = time.perf_counter()
@@ -195,14 +205,13 @@ def seed_list(text: str) -> list[int]:
 
 
 def sweep(seeds: list[int], quick: bool = False, labels: str = "hindsight", confirm_seconds: float | None = None,
-          history_days: int = 0):
+          history_days: int = 1):
     "The champion against the targets at each seed of the simulated market (one real-market set): how much a seed moves it."
     cfg, n = setup(quick, confirm_seconds)
     t0 = time.perf_counter()
     real = real_set(cfg, quick)
     print(f"real-market set in {time.perf_counter() - t0:.0f} s: {len(real):,} trades of {real.symbol.nunique()} symbols; "
-          f"{len(seeds)} seeds, each a simulated day for training and holdout"
-          + (f" after {history_days} earlier day(s) of training history" if history_days else "") + ", and two shifted days")
+          f"{len(seeds)} seeds, each gold of {history_days + 1} simulated day(s) split into training rows and holdout, and two shifted days")
     rows = []
     for i, seed in enumerate(seeds, 1):
         t0 = time.perf_counter()
@@ -228,8 +237,8 @@ def sweep(seeds: list[int], quick: bool = False, labels: str = "hindsight", conf
     print("\nthe champion at each seed (AP against the simulator's truth and the real set's injected labels; alert rates on normal trades):")
     print(summary.round(3).to_string())
     t = TARGETS
-    print("\ntargets met, seeds of %d (AP >= %.1f, lift >= %.1fx, alert rate <= %.0f %%, worst symbol <= %.0f %%):" % (
-        len(table), t["average_precision"], t["lift"], 100 * t["alert_rate_normal"], 100 * t["alert_rate_worst_symbol"]))
+    print(f"\ntargets met, seeds of {len(table)} (AP >= {t['average_precision']:.1f}, lift >= {t['lift']:.1f}x, alert rate <= "
+          f"{100 * t['alert_rate_normal']:.0f} %, worst symbol <= {100 * t['alert_rate_worst_symbol']:.0f} %):")
     for s in ("holdout", "real"):
         met = [targets_met(r[f"{s} AP"], r[f"{s} lift"], r[f"{s} alert %"] / 100, r[f"{s} worst %"] / 100) for _, r in table.iterrows()]
         print(f"  {'sim holdout' if s == 'holdout' else 'real markets':13s} " + ", ".join(f"{k} {sum(m[k] for m in met)}" for k in met[0]))
@@ -250,8 +259,8 @@ if __name__ == "__main__":
                       help="a sweep: the champion against the targets at each of these seeds (42-47, or 42,45), one line each, then mean and worst")
     ap.add_argument("--confirm-seconds", type=float, default=None, metavar="S",
                     help="confirm a print after its next prints or S seconds, whichever is first (features.confirm_seconds; default: the config's)")
-    ap.add_argument("--history-days", type=int, default=0, metavar="N",
-                    help="N earlier simulated days in the training set too (other markets, a day apart): the history a retrained champion has; default 0, the first training job's one day")
+    ap.add_argument("--history-days", type=int, default=1, metavar="N",
+                    help="N earlier simulated trading days in gold before the ingestion job's day (other markets, a business day apart), split with it by time; default 1, what make run lands (the market_history job); 0: that day alone")
     a = ap.parse_args()
     if a.history_days < 0: ap.error(f"--history-days must be 0 or more, got {a.history_days}")
     if a.seeds: sweep(a.seeds, a.quick, a.labels, a.confirm_seconds, a.history_days)

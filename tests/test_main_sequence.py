@@ -1,6 +1,6 @@
 """`fin-mlops run` with no job, as `make run` runs it on a fresh lakehouse: the whole story, checked table by table.
 
-Trades stream from the local feed server into the landing zone, flow through bronze/silver/gold into training sets, a
+Two days of trades stream from the local feed server into the landing zone, flow through bronze/silver/gold into training sets, a
 tournament's winner becomes the champion through the gate, trades are scored and served through the canary gateway,
 the market shifts, drift is detected and a retraining started on fresh training sets, the market moves further and a
 second check inside the cooldown refuses to retrain with the reason, and the dashboard's JSON tells all of it. This is the slowest test (several minutes): it is the
@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,9 @@ def test_trades_flow_through_the_medallion(story):
     assert counts["silver_trades"] >= 100_000 and counts["gold_features"] == counts["silver_trades"] - awaiting, counts
     assert counts["bronze_trades"] >= counts["silver_trades"], counts
     assert counts["train_set"] > counts["test_set"] > 1_000, counts
+    from financial_transactions.runtime import read_table
+    first = read_table(cfg.table("train_set"), version=0, columns=["ts"])["ts"].dt.date    # what the first tournament fit on
+    assert first.nunique() == 2 and first.min() < pd.Timestamp(cfg.simulator.start).date(), first.value_counts()  # market_history's day too
 
 
 def test_a_champion_was_promoted_and_scores_were_written(story):
@@ -72,7 +76,7 @@ def test_a_champion_was_promoted_and_scores_were_written(story):
     audit = read_table(cfg.table("champion_challenger_audit"))
     assert "PROMOTE" in set(audit["decision"]), audit[["decision", "reason"]]
     scored = read_table(cfg.table("scored_trades"), columns=["ts", "model_version", "is_anomaly"])
-    assert scored["ts"].dt.date.nunique() == 3           # the first day and both shifted days were scored
+    assert scored["ts"].dt.date.nunique() == 4           # the earlier day, the first day and both shifted days were scored
     assert 0 < scored["is_anomaly"].mean() < 0.05
     assert read_table(cfg.table("inference_log")).shape[0] > 0    # the canary gateway logged its requests
 

@@ -32,7 +32,8 @@ __all__ = ['log', 'INSUFFICIENT_HISTORY', 'SMALL_BATCH', 'CARRIED', 'SCORE_COLUM
 # %% ../../nbs/54_monitoring.scoring.ipynb #c006
 log = logging.getLogger(__name__)
 INSUFFICIENT_HISTORY = "insufficient_history"   # the verdict of a trade whose symbol has too few prints for a level yet
-SMALL_BATCH = 250_000      # `engine="auto"` scores up to this many new rows in-process (pandas), more with spark_udf
+SMALL_BATCH = 1_000_000    # `engine="auto"` scores up to this many new rows in-process (pandas), more with spark_udf
+                           # (make run's first scoring, two days: 400,000 rows in 9 s in-process, 29 s with spark_udf on 2 cores)
 CARRIED = ("trade_id", "symbol", "ts", "price", "volume", "session_type")   # gold columns copied to each scored row when present
 SCORE_COLUMNS = [("anomaly_score", pa.float64()), ("instant_score", pa.float64()), ("is_anomaly", pa.bool_()), ("verdict", pa.string()), ("reasons", pa.string()),
                  ("model_name", pa.string()), ("model_version", pa.string()), ("threshold", pa.float64()),
