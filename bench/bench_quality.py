@@ -11,8 +11,8 @@ recall per anomaly kind.
     .venv/bin/python bench/bench_quality.py --seeds 42-47 --history-days 0   # gold of one day only (before market_history)
 
 The champion is trained as the first retraining job of `make run` trains it: gold of two simulated days (the
-market_history job's Friday and the ingestion job's Monday) through the feature code and the hindsight labels, the
-split rule of `training_sets` (the holdout is the last quarter of gold's rows: Monday's second half), the tournament
+market_history job's Friday, with half as many trades, and the ingestion job's Monday) through the feature code and the hindsight labels, the
+split rule of `training_sets` (the holdout is the last quarter of gold's rows: Monday's last 37 %), the tournament
 of `project_config.yml`, the winner on average precision. It never sees the shifted days or the real series. The simulator's sets are judged
 against the simulator's ground truth (the trades it injected anomalies into), the labels a model cannot see.
 """
@@ -27,6 +27,7 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
+HISTORY_SHARE = 0.5   # an earlier day has half the ingestion day's trades, as resources/market_history.yml lands (n_trades)
 TARGETS = {"average_precision": 0.8, "lift": 1.5, "alert_rate_normal": 0.01, "alert_rate_worst_symbol": 0.02}
 
 
@@ -98,14 +99,15 @@ def setup(quick: bool, confirm_seconds: float | None):
 
 def simulated_sets(cfg, n, seed, labels, history_days: int = 1):
     """The training rows and the holdout of the training job's gold, and the two shifted days after it.
-    Gold is `history_days` earlier trading days (markets of seeds `seed + 1000 j`, `j` business days before; `make run`
-    lands one, the market_history job's) and the ingestion job's day, one stream per symbol through the feature code;
-    the split rule of `training_sets` puts the last quarter of its rows (the second half of the day when one earlier
+    Gold is `history_days` earlier trading days (markets of seeds `seed + 1000 j`, `j` business days before, each with
+    `HISTORY_SHARE` of the day's trades; `make run` lands one, the market_history job's) and the ingestion job's day,
+    one stream per symbol through the feature code;
+    the split rule of `training_sets` puts the last quarter of its rows (the last 37 % of the day when one earlier
     day is in) in the holdout and trains on the rest."""
     from financial_transactions.features.feature_store_manager import training_sets
     from financial_transactions.models.model_tournament import training_rows
     start = pd.Timestamp(cfg.simulator.start)
-    days = [simulated_trades(cfg, n, seed + 1000 * j, (start - pd.offsets.BDay(j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
+    days = [simulated_trades(cfg, int(n * HISTORY_SHARE), seed + 1000 * j, (start - pd.offsets.BDay(j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
             for j in range(history_days, 0, -1)] + [simulated_trades(cfg, n, seed, cfg.simulator.start, 0.0)]
     train, test, _, _ = training_sets(feature_rows(cfg, pd.concat(days, ignore_index=True)), cfg)
     train = training_rows(train, cfg.models.max_train_rows)       # what the training job fits on (load_train_test)
