@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-import pandas as pd
 
 from ..config import ProjectConfig
 from ..runtime import is_databricks, landing_path

@@ -10,7 +10,7 @@ from ..config import PIPELINE_TABLES, ProjectConfig
 from .bronze_ingest import SOURCES
 from .gold_features import build_gold
 from ..io import file_lock
-from ..runtime import (checkpoint_path, get_spark, load_project_config, pipeline_writer, read_arrow, set_task_value,
+from ..runtime import (checkpoint_path, get_spark, pipeline_writer, read_arrow, set_task_value,
                                             table_count, table_exists, write_table)
 from .stream_processor import process_landing
 

@@ -12,7 +12,7 @@ from ..config import ProjectConfig
 from .champion_challenger import PROMOTE, ROLLBACK, read_audit, write_audit
 from .registry import (CHAMPION, FEATURE_TABLES, DeploymentState, NoChampionError, alias_version,
                                                     _not_found, capture_state, load_model, set_alias, version_tags)
-from ..runtime import read_table, restore_table, table_version, write_table
+from ..runtime import restore_table, table_version
 
 # %% auto #0
 __all__ = ['TAG_OF_TABLE', 'champion_history', 'previous_champion', 'RollbackResult', 'state_of_version', 'rollback']

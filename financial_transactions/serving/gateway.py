@@ -31,7 +31,7 @@ from ..io import jsonable
 from ..loopback import BodyError, LoopbackServer, QuietHandler
 from ..models.base_model import BaseAnomalyModel
 from ..monitoring.live import judge
-from ..runtime import lakehouse_root, load_project_config, setup_mlflow, write_table
+from ..runtime import lakehouse_root, setup_mlflow, write_table
 
 # %% auto #0
 __all__ = ['BUCKETS', 'FORMATS', 'TRADES', 'FLOAT32_MAX', 'INFERENCE_LOG_SCHEMA', 'TRADE_FIELDS', 'bucket', 'route',
