@@ -27,7 +27,6 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
-HISTORY_SHARE = 0.5   # an earlier day has half the ingestion day's trades, as resources/market_history.yml lands (n_trades)
 TARGETS = {"average_precision": 0.8, "lift": 1.5, "alert_rate_normal": 0.01, "alert_rate_worst_symbol": 0.02}
 
 
@@ -36,6 +35,16 @@ def targets_met(ap, lift, alert_rate, worst_symbol) -> dict[str, bool]:
     t = TARGETS
     return {"AP": ap >= t["average_precision"], "lift": lift >= t["lift"], "alert rate": alert_rate <= t["alert_rate_normal"],
             "worst symbol": worst_symbol <= t["alert_rate_worst_symbol"]}
+
+
+def history_share(cfg) -> float:
+    "An earlier day's trades as a share of the ingestion day's: the market_history job's `n_trades` over `simulator.n_trades`."
+    import yaml
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "market_history.yml")
+    with open(path) as f: tasks = yaml.safe_load(f)["resources"]["jobs"]["market_history"]["tasks"]
+    n = {int(t["notebook_task"]["base_parameters"].get("n_trades", cfg.simulator.n_trades)) for t in tasks}
+    if len(n) != 1: raise SystemExit(f"{path}: expected one n_trades across the market_history tasks, got {sorted(n)}")
+    return n.pop() / cfg.simulator.n_trades
 
 
 def simulated_trades(cfg, n_trades, seed, start, shift):
@@ -100,14 +109,14 @@ def setup(quick: bool, confirm_seconds: float | None):
 def simulated_sets(cfg, n, seed, labels, history_days: int = 1):
     """The training rows and the holdout of the training job's gold, and the two shifted days after it.
     Gold is `history_days` earlier trading days (markets of seeds `seed + 1000 j`, `j` business days before, each with
-    `HISTORY_SHARE` of the day's trades; `make run` lands one, the market_history job's) and the ingestion job's day,
+    `history_share(cfg)` of the day's trades; `make run` lands one, the market_history job's) and the ingestion job's day,
     one stream per symbol through the feature code;
     the split rule of `training_sets` puts the last quarter of its rows (the last 37 % of the day when one earlier
     day is in) in the holdout and trains on the rest."""
     from financial_transactions.features.feature_store_manager import training_sets
     from financial_transactions.models.model_tournament import training_rows
-    start = pd.Timestamp(cfg.simulator.start)
-    days = [simulated_trades(cfg, int(n * HISTORY_SHARE), seed + 1000 * j, (start - pd.offsets.BDay(j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
+    start, share = pd.Timestamp(cfg.simulator.start), history_share(cfg)
+    days = [simulated_trades(cfg, round(n * share), seed + 1000 * j, (start - pd.offsets.BDay(j)).strftime("%Y-%m-%dT%H:%M:%SZ"), 0.0)
             for j in range(history_days, 0, -1)] + [simulated_trades(cfg, n, seed, cfg.simulator.start, 0.0)]
     train, test, _, _ = training_sets(feature_rows(cfg, pd.concat(days, ignore_index=True)), cfg)
     train = training_rows(train, cfg.models.max_train_rows)       # what the training job fits on (load_train_test)
