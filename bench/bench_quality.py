@@ -41,10 +41,9 @@ def history_share(cfg) -> float:
     "An earlier day's trades as a share of the ingestion day's: the market_history job's `n_trades` over `simulator.n_trades`."
     import yaml
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "resources", "market_history.yml")
-    with open(path) as f: tasks = yaml.safe_load(f)["resources"]["jobs"]["market_history"]["tasks"]
-    n = {int(t["notebook_task"]["base_parameters"].get("n_trades", cfg.simulator.n_trades)) for t in tasks}
-    if len(n) != 1: raise SystemExit(f"{path}: expected one n_trades across the market_history tasks, got {sorted(n)}")
-    return n.pop() / cfg.simulator.n_trades
+    with open(path) as f: job = yaml.safe_load(f)["resources"]["jobs"]["market_history"]
+    task = next(t for t in job["tasks"] if t["task_key"] == "collect_earlier_day")
+    return int(task["notebook_task"]["base_parameters"].get("n_trades", cfg.simulator.n_trades)) / cfg.simulator.n_trades
 
 
 def simulated_trades(cfg, n_trades, seed, start, shift):
